@@ -1,0 +1,14 @@
+"""The ``lastmile`` command line: a thin Typer app over the library.
+
+Each group of commands lives in its own module and registers itself on :data:`app`;
+everything a command does can be done from Python.
+"""
+
+from __future__ import annotations
+
+from lastmile.cli.app import app, main
+
+# Importing the command modules registers their commands on ``app``.
+from lastmile.cli import io_commands  # noqa: E402,F401  isort: skip
+
+__all__ = ["app", "main"]
