@@ -9,6 +9,6 @@ from __future__ import annotations
 from lastmile.cli.app import app, main
 
 # Importing the command modules registers their commands on ``app``.
-from lastmile.cli import io_commands  # noqa: E402,F401  isort: skip
+from lastmile.cli import demo_commands, io_commands, report_commands  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]

@@ -1,0 +1,1 @@
+"""Commands registered by lastmile.cli.demo_commands."""

@@ -1,0 +1,97 @@
+"""Options shared by every command that reads a log, so that they behave the same everywhere.
+
+A command declares ``case: CaseOpt = None`` and so on, then calls :func:`open_log` with them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lastmile.cli.app import err_console
+from lastmile.io import read_log
+from lastmile.log import Log
+
+LOG_HELP = ("event log: .csv/.tsv, .parquet, .xes/.xes.gz, .jsonl (any .gz), a .duckdb file "
+            "from `lastmile load`, or postgresql://…?table=NAME")
+
+LogArg = Annotated[str, typer.Argument(help=LOG_HELP, show_default=False)]
+CaseOpt = Annotated[str | None, typer.Option("--case", help="column with the case id",
+                                             rich_help_panel="Column mapping")]
+ActivityOpt = Annotated[str | None, typer.Option("--activity", help="column with the activity",
+                                                 rich_help_panel="Column mapping")]
+TimestampOpt = Annotated[str | None, typer.Option("--timestamp", help="column with the time",
+                                                  rich_help_panel="Column mapping")]
+ResourceOpt = Annotated[str | None, typer.Option("--resource", help="column with who did it",
+                                                 rich_help_panel="Column mapping")]
+DayfirstOpt = Annotated[bool | None, typer.Option(
+    "--dayfirst/--monthfirst", help="read 01/02/2024 as 1 Feb (--dayfirst) or 2 Jan; "
+    "default: decided from the data", rich_help_panel="Reading")]
+TzOpt = Annotated[str, typer.Option("--tz", help="time zone of times without an offset",
+                                    rich_help_panel="Reading")]
+LifecycleOpt = Annotated[str, typer.Option(
+    "--lifecycle", help="'auto': only 'complete' events where the log uses standard XES "
+    "lifecycle transitions; 'all': every event; or comma-separated values to keep",
+    rich_help_panel="Reading")]
+DedupeOpt = Annotated[bool, typer.Option("--dedupe", help="drop exact duplicate events",
+                                         rich_help_panel="Reading")]
+QuarantineOpt = Annotated[Path | None, typer.Option(
+    "--quarantine", help="where to write unusable rows "
+    "(default: ./<name>.quarantine.<ext>, only when there are any)",
+    rich_help_panel="Reading")]
+
+
+def open_log(
+    log: str,
+    *,
+    case: str | None = None,
+    activity: str | None = None,
+    timestamp: str | None = None,
+    resource: str | None = None,
+    dayfirst: bool | None = None,
+    tz: str = "UTC",
+    lifecycle: str = "auto",
+    dedupe: bool = False,
+    quarantine: Path | None = None,
+    db: str | None = None,
+    quiet: bool = False,
+) -> Log:
+    """Read a log the way every command does, and print the data-quality line on stderr."""
+    from lastmile.io.sources import Source
+    from lastmile.io.writers import default_quarantine_path
+
+    src = Source.of(log)
+    target: Any = quarantine
+    if target is None and src.format not in ("duckdb", "postgres"):
+        target = default_quarantine_path(src)
+    keep: Any = lifecycle if lifecycle in ("auto", "all") else \
+        [v.strip() for v in lifecycle.split(",") if v.strip()]
+    result = read_log(log, case=case, activity=activity, timestamp=timestamp,
+                      resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=keep,
+                      dedupe=dedupe, quarantine=target, db=db,
+                      progress=sys.stderr.isatty())
+    if not quiet:
+        print_accounting(result)
+    return result
+
+
+def print_accounting(log: Log) -> None:
+    """One line that accounts for every row read, then any warnings; on stderr."""
+    a = log.accounting
+    parts = [f"read {a.read:,}", f"loaded {a.loaded:,}"]
+    if a.filtered:
+        parts.append(f"filtered {a.filtered:,} ({a.filter_rule})")
+    if a.deduplicated:
+        parts.append(f"dropped {a.deduplicated:,} duplicates")
+    colour = "yellow" if a.quarantined else "green"
+    parts.append(f"[{colour}]quarantined {a.quarantined:,}[/]")
+    err_console.print(f"[dim]{log.source}:[/] " + " · ".join(parts))
+    for reason, n in a.reasons.items():
+        err_console.print(f"  [yellow]{n:,}[/] {reason}")
+    if log.quarantine_file:
+        err_console.print(f"  quarantined rows with their reason: {log.quarantine_file}")
+    for w in log.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}")

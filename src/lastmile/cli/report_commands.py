@@ -1,0 +1,1 @@
+"""Commands registered by lastmile.cli.report_commands."""
