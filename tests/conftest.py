@@ -35,7 +35,7 @@ def pg_url() -> str:
     import psycopg
 
     try:
-        with psycopg.connect(PG_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3):
+        with psycopg.connect(PG_URL, connect_timeout=3):
             pass
     except Exception as exc:  # pragma: no cover - depends on the machine
         if os.environ.get("CI"):

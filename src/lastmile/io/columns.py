@@ -120,9 +120,9 @@ def detect_mapping(
     ...     detect_mapping(["id", "what", "when"])
     ... except LastmileError as err:
     ...     print(err.message)
+    ...     print(err.hint)
     no case id / activity / timestamp column found; the log has: 'id', 'what', 'when'
-    >>> err.hint
-    'map them with --case COLUMN --activity COLUMN --timestamp COLUMN'
+    map them with --case COLUMN --activity COLUMN --timestamp COLUMN
 
     """
     taken: set[str] = set()

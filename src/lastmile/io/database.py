@@ -79,17 +79,19 @@ def save_log(log: Log, db: str | Path) -> str:
     if not same:
         con.create_table(table, log.table.to_pyarrow(), overwrite=True)
     elif table != "events":
-        raw.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM events')
-    raw.execute(f'CREATE TABLE IF NOT EXISTS "{META}" (name VARCHAR PRIMARY KEY, meta VARCHAR)')
-    raw.execute(f'INSERT OR REPLACE INTO "{META}" VALUES (?, ?)', [table, meta])
-    raw.execute("CHECKPOINT")
+        raw.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM events').fetchall()
+    raw.execute(f'CREATE TABLE IF NOT EXISTS "{META}" (name VARCHAR PRIMARY KEY, meta VARCHAR)'
+                ).fetchall()
+    raw.execute(f'INSERT OR REPLACE INTO "{META}" VALUES (?, ?)', [table, meta]).fetchall()
+    raw.execute("CHECKPOINT").fetchall()
     return f"duckdb:///{path.resolve()}?table={table}"
 
 
 def _duck_path(con: Any) -> Path | None:
     try:
-        row = con.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
-                              "current_database()").fetchone()
+        rows = con.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = "
+                               "current_database()").fetchall()
+        row = rows[0] if rows else None
     except Exception:  # pragma: no cover
         return None
     return Path(row[0]).resolve() if row and row[0] else None
@@ -99,9 +101,12 @@ def _copy_to_postgres(con: Any, log: Log, table: str) -> None:
     """Create ``table`` on PostgreSQL and COPY the events in, batch by batch."""
     t = log.table
     schema = t.schema()
-    con.create_table(table, schema=schema, overwrite=True)
     raw = con.con
     cols = ", ".join(f'"{c}"' for c in schema.names)
+    ddl = ", ".join(f'"{name}" {_pg_type(dtype)}' for name, dtype in schema.items())
+    with raw.cursor() as cur:
+        cur.execute(f'DROP TABLE IF EXISTS "{table}"')
+        cur.execute(f'CREATE TABLE "{table}" ({ddl})')
     arrow = t.to_pyarrow()
     with raw.cursor() as cur, cur.copy(
         f'COPY "{table}" ({cols}) FROM STDIN WITH (FORMAT csv, HEADER false)'
@@ -112,6 +117,21 @@ def _copy_to_postgres(con: Any, log: Log, table: str) -> None:
                             pacsv.WriteOptions(include_header=False))
             copy.write(buf.getvalue())
     raw.commit()
+
+
+def _pg_type(dtype: Any) -> str:
+    """PostgreSQL column type for an Ibis type (the types the event table uses)."""
+    if dtype.is_timestamp():
+        return "TIMESTAMP"
+    if dtype.is_boolean():
+        return "BOOLEAN"
+    if dtype.is_integer():
+        return "BIGINT"
+    if dtype.is_floating() or dtype.is_decimal():
+        return "DOUBLE PRECISION"
+    if dtype.is_date():
+        return "DATE"
+    return "TEXT"
 
 
 def open_database(src: Source, opts: Options) -> Log:

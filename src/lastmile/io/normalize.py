@@ -133,7 +133,7 @@ def normalise(
         raw.columns, case=opts.case, activity=opts.activity, timestamp=opts.timestamp,
         resource=opts.resource, lifecycle=opts.lifecycle_column,
     )
-    con.execute(f"SET TimeZone='{opts.tz}'")
+    con.execute(f"SET TimeZone='{opts.tz}'").fetchall()
     step("parsing timestamps")
     ts_type = types[mapping.timestamp].upper()
     if _dtype_of(ts_type) == "category":
@@ -147,7 +147,8 @@ def normalise(
                 f"month-first ({fmt.strptime}); pass --dayfirst if the day comes first"
             )
     elif _dtype_of(ts_type) == "number":
-        biggest = con.execute(f"SELECT max(abs({quote(mapping.timestamp)})) FROM {RAW}").fetchone()
+        ts_col = quote(mapping.timestamp)
+        biggest = con.execute(f"SELECT max(abs({ts_col})) FROM {RAW}").fetchall()[0]
         fmt = TimeFormat("epoch_ms" if biggest and (biggest[0] or 0) > 1e11 else "epoch_s")
     else:
         fmt = TimeFormat("native")
@@ -173,14 +174,14 @@ def normalise(
                    {res} AS resource, {ts_raw} AS __ts_raw
                    {", " + select_attrs if select_attrs else ""}
             FROM {RAW})
-    """)
+    """).fetchall()
 
     step("checking rows")
     _build_quarantine(con, raw, names, mapping)
     reasons = dict(con.execute(
-        "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC").fetchall())
+        "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC, 1").fetchall())
     quarantined = sum(reasons.values())
-    raw_rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchone()[0]  # type: ignore[index]
+    raw_rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchall()[0][0]  # type: ignore[index]
     acc = Accounting(read=raw_rows + raw.rejected, quarantined=quarantined, reasons=reasons)
 
     step("filtering lifecycle")
@@ -190,7 +191,7 @@ def normalise(
     if keep_sql:
         acc.filtered = con.execute(  # type: ignore[index]
             f"SELECT count(*) FROM __checked WHERE __reason IS NULL AND NOT ({keep_sql})"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
 
     step("typing attributes")
     attrs = _type_attributes(con, names, types, raw.case_columns, where)
@@ -199,23 +200,23 @@ def normalise(
     body = f"SELECT {', '.join(cols)}{', ' + attr_select if attr_select else ''} " \
            f"FROM __checked WHERE {where}"
     step("storing events")
-    con.execute(f"CREATE OR REPLACE TABLE __events_all AS {body}")
+    con.execute(f"CREATE OR REPLACE TABLE __events_all AS {body}").fetchall()
     key = ", ".join(["case_id", "activity", "timestamp", "resource",
                      *[quote(a) for a in attrs]])
-    loaded_all = con.execute("SELECT count(*) FROM __events_all").fetchone()[0]  # type: ignore[index]
+    loaded_all = con.execute("SELECT count(*) FROM __events_all").fetchall()[0][0]  # type: ignore[index]
     distinct = con.execute(  # type: ignore[index]
-        f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM __events_all)").fetchone()[0]
+        f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM __events_all)").fetchall()[0][0]
     acc.duplicates = loaded_all - distinct
     dedupe = ""
     if opts.dedupe and acc.duplicates:
         dedupe = f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY event_index) = 1"
         acc.deduplicated = acc.duplicates
     con.execute(f"""CREATE OR REPLACE TABLE events AS
-        SELECT * FROM __events_all {dedupe} ORDER BY case_id, timestamp, event_index""")
-    con.execute("DROP TABLE __events_all")
-    acc.loaded = con.execute("SELECT count(*) FROM events").fetchone()[0]  # type: ignore[index]
-    con.execute("DROP VIEW IF EXISTS __checked")
-    con.execute(f"DROP TABLE IF EXISTS {RAW}")
+        SELECT * FROM __events_all {dedupe} ORDER BY case_id, timestamp, event_index""").fetchall()
+    con.execute("DROP TABLE __events_all").fetchall()
+    acc.loaded = con.execute("SELECT count(*) FROM events").fetchall()[0][0]  # type: ignore[index]
+    con.execute("DROP VIEW IF EXISTS __checked").fetchall()
+    con.execute(f"DROP TABLE IF EXISTS {RAW}").fetchall()
     assert acc.balanced, acc
     if acc.duplicates and not opts.dedupe:
         warnings.append(f"{acc.duplicates:,} events are exact duplicates of another "
@@ -265,7 +266,7 @@ def _build_quarantine(
     con.execute(f"""CREATE OR REPLACE TABLE quarantine AS
         SELECT {ordered}, reason{extra} FROM (
             SELECT {', '.join(exprs)}, __reason AS reason, event_index
-            FROM __checked WHERE __reason IS NOT NULL) ORDER BY event_index""")
+            FROM __checked WHERE __reason IS NOT NULL) ORDER BY event_index""").fetchall()
     if raw.rejects:
         import pyarrow as pa
 
@@ -275,7 +276,7 @@ def _build_quarantine(
             "raw_line": [r.raw for r in raw.rejects],
         })
         con.register("__rej", tbl)
-        con.execute("INSERT INTO quarantine BY NAME SELECT * FROM __rej")
+        con.execute("INSERT INTO quarantine BY NAME SELECT * FROM __rej").fetchall()
         con.unregister("__rej")
 
 
@@ -328,14 +329,14 @@ def _type_attributes(
         else:
             parts += [f"count({q})", "0", "0", "0", "0"]
         parts.append(f"approx_count_distinct({q})")
-    stats = con.execute(f"SELECT {', '.join(parts)} FROM __checked WHERE {where}").fetchone()
+    stats = con.execute(f"SELECT {', '.join(parts)} FROM __checked WHERE {where}").fetchall()[0]
     assert stats is not None
     per_case = ", ".join(f"max(n{i}) <= 1" for i in range(len(names)))
     counts = ", ".join(f"count(DISTINCT {quote(dst)}) AS n{i}"
                        for i, dst in enumerate(names.values()))
     constant = con.execute(
         f"SELECT {per_case} FROM (SELECT case_id, {counts} FROM __checked WHERE {where} "
-        "GROUP BY case_id)").fetchone() or [True] * len(names)
+        "GROUP BY case_id)").fetchall()[0]
     out: dict[str, Attribute] = {}
     for i, (src, dst) in enumerate(names.items()):
         nn, num, integer, boolean, time, card = stats[i * 6: i * 6 + 6]

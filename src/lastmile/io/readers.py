@@ -86,7 +86,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
     src.options.update(delimiter=delimiter, encoding=encoding)
     compression = "gzip" if src.compressed else "none"
     duck_encoding = {"utf-8": "utf-8", "latin-1": "latin-1", "utf-16": "utf-16"}[encoding]
-    con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __reject_scans")
+    con.execute("DROP TABLE IF EXISTS __rejects; DROP TABLE IF EXISTS __reject_scans").fetchall()
     try:
         con.execute(
             f"""CREATE OR REPLACE TABLE {RAW} AS
@@ -96,7 +96,7 @@ def read_csv(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
                 columns=?, header=false, skip=1, null_padding=false)""",
             [str(src.path), delimiter, duck_encoding, compression,
              _header_columns(src, text, delimiter)],
-        )
+        ).fetchall()
         rejects = con.execute(
             "SELECT line, error_type, any_value(csv_line), any_value(error_message) "
             "FROM __rejects GROUP BY line, error_type ORDER BY line"
@@ -158,7 +158,7 @@ def read_parquet(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
     try:
         con.execute(
             f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM read_parquet(?)", [str(src.path)]
-        )
+        ).fetchall()
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise LastmileError(f"{src.name}: cannot read as Parquet: {first}") from None
@@ -221,7 +221,7 @@ def read_xes(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
     arrow = frame.to_arrow()
     arrow = arrow.append_column("__row", pa.array(range(arrow.num_rows), pa.int64()))
     con.register("__arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow")
+    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow").fetchall()
     con.unregister("__arrow")
     cols = _columns(con)
     return Raw(cols, case_columns={c for c in cols if c.startswith("case:")})
@@ -273,7 +273,7 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
          "__row": pa.array(range(len(rows)), pa.int64())}
     )
     con.register("__arrow", table)
-    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow")
+    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow").fetchall()
     con.unregister("__arrow")
     return Raw(names, rejects)
 
@@ -298,6 +298,6 @@ def read_frame(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
         raise LastmileError("the DataFrame has no columns")
     table = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
     con.register("__arrow", table)
-    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow")
+    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow").fetchall()
     con.unregister("__arrow")
     return Raw(_columns(con))

