@@ -208,3 +208,34 @@ def test_exact_duplicates_reported_and_dropped_only_on_request(tmp_path: Path) -
     dropped = lastmile.read_log(path, dedupe=True)
     assert (dropped.accounting.loaded, dropped.accounting.deduplicated) == (2, 2)
     assert dropped.accounting.balanced
+
+
+def test_xes_events_without_time_are_quarantined_as_xes(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    write(tmp_path / "l.xes", '<?xml version="1.0"?><log xmlns="http://www.xes-standard.org/">'
+          '<trace><string key="concept:name" value="c1"/>'
+          '<event><string key="concept:name" value="a"/>'
+          '<date key="time:timestamp" value="2024-01-01T00:00:00Z"/></event>'
+          '<event><string key="concept:name" value="b"/></event>'
+          '</trace></log>')
+    code, out = run(["inspect", str(tmp_path / "l.xes")], tmp_path)
+    assert code == 0, out
+    qfile = tmp_path / "l.quarantine.xes"  # the default: next to where the command runs
+    assert qfile.exists()
+    root = ET.parse(qfile).getroot()
+    keys = {el.get("key"): el.get("value") for el in root.iter() if el.get("key")}
+    assert keys["reason"] == "missing timestamp"
+    assert keys["concept:name"] == "b"  # the event's own name, inside trace c1
+    assert "1 missing timestamp" in out
+
+
+def test_default_quarantine_file_is_written_in_the_working_folder(tmp_path: Path) -> None:
+    src_dir = tmp_path / "data"
+    src_dir.mkdir()
+    write(src_dir / "orders.csv", GOOD_HEADER + "c1,a,2024-01-01,r\nc2,b,never,r\n")
+    code, out = run(["inspect", str(src_dir / "orders.csv")], tmp_path)
+    assert code == 0
+    q = pd.read_csv(tmp_path / "orders.quarantine.csv")
+    assert list(q["reason"]) == ["unparseable timestamp"] and list(q["case_id"]) == ["c2"]
+    assert "orders.quarantine.csv" in out

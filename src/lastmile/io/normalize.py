@@ -328,7 +328,7 @@ def _type_attributes(
             ]
         else:
             parts += [f"count({q})", "0", "0", "0", "0"]
-        parts.append(f"approx_count_distinct({q})")
+        parts.append(f"count(DISTINCT {q})")
     stats = con.execute(f"SELECT {', '.join(parts)} FROM __checked WHERE {where}").fetchall()[0]
     assert stats is not None
     per_case = ", ".join(f"max(n{i}) <= 1" for i in range(len(names)))
