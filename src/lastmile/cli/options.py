@@ -95,3 +95,85 @@ def print_accounting(log: Log) -> None:
         err_console.print(f"  quarantined rows with their reason: {log.quarantine_file}")
     for w in log.warnings:
         err_console.print(f"[yellow]warning:[/] {w}")
+
+
+# ----------------------------------------------------------------------------- journey
+JourneyOpt = Annotated[Path | None, typer.Option(
+    "--journey", "-j", help="journey YAML (see docs/journey.md); `lastmile infer` proposes one",
+    rich_help_panel="Journey")]
+StagesOpt = Annotated[str | None, typer.Option(
+    "--stages", help="ordered stages, comma-separated; '|' between several activities of one "
+    "stage, e.g. 'Ordered,Surveyed,Drop laid,Activated'", rich_help_panel="Journey")]
+FinishOpt = Annotated[str | None, typer.Option(
+    "--finish", help="the finish stage or activity (default: the last stage)",
+    rich_help_panel="Journey")]
+FailOpt = Annotated[str | None, typer.Option(
+    "--fail", help="comma-separated activities that mark an explicit failure",
+    rich_help_panel="Journey")]
+LastMileOpt = Annotated[str | None, typer.Option(
+    "--last-mile", help="stage where the last mile begins (default: the stage before the "
+    "finish)", rich_help_panel="Journey")]
+TimeoutOpt = Annotated[str | None, typer.Option(
+    "--timeout", help="silence after which an unfinished case counts as abandoned, e.g. 30d",
+    rich_help_panel="Journey")]
+ValueOpt = Annotated[str | None, typer.Option(
+    "--value", help="case attribute with the value at stake", rich_help_panel="Journey")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="look at the log as it was at this time (ISO 8601; UTC without offset)",
+    rich_help_panel="Journey")]
+
+
+def resolve_journey(
+    log: Log,
+    journey: Path | None = None,
+    *,
+    stages: str | None = None,
+    finish: str | None = None,
+    fail: str | None = None,
+    last_mile: str | None = None,
+    timeout: str | None = None,
+    value: str | None = None,
+) -> Any:
+    """The journey from ``--journey``, from ``--stages`` flags, or inferred from the log.
+
+    Flags given next to ``--journey`` override the file's values. The journey is checked
+    against the log (unknown activities get a did-you-mean).
+    """
+    from lastmile.errors import LastmileError
+    from lastmile.journey import Journey, parse_duration
+
+    if journey is not None and stages:
+        raise LastmileError("give either --journey or --stages, not both")
+    if journey is not None:
+        j = Journey.from_yaml(journey)
+        changes: dict[str, Any] = {}
+        if finish:
+            changes["finish"] = finish
+        if last_mile:
+            changes["last_mile"] = last_mile
+        if timeout:
+            changes["timeout"] = parse_duration(timeout)
+        if value:
+            changes["value"] = value
+        if fail:
+            changes["failure"] = tuple(a.strip() for a in fail.split(",") if a.strip())
+        if changes:
+            data = j.to_dict()
+            data.update({k: v for k, v in changes.items() if k != "timeout"})
+            if timeout:
+                data["timeout"] = timeout
+            j = Journey.from_dict(data)
+    elif stages:
+        j = Journey.from_flags(stages, finish=finish, fail=fail, last_mile=last_mile,
+                               timeout=timeout, value=value)
+    else:
+        from lastmile.infer import infer_journey
+
+        j = infer_journey(log.table)
+        err_console.print(
+            "[yellow]no journey given:[/] inferred "
+            + " → ".join(s.name for s in j.stages)
+            + f" (finish {j.finish!r}); write it out with `lastmile infer LOG -o journey.yaml`"
+        )
+    j.validate(log.activity_counts(), columns=log.table.columns)
+    return j

@@ -1,1 +1,151 @@
-"""Commands registered by lastmile.cli.report_commands."""
+"""``lastmile report`` (where cases fail and what it costs) and ``lastmile infer``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lastmile.cli.app import app, console, err_console, friendly
+from lastmile.cli.options import (
+    ActivityOpt,
+    AsOfOpt,
+    CaseOpt,
+    DayfirstOpt,
+    DedupeOpt,
+    FailOpt,
+    FinishOpt,
+    JourneyOpt,
+    LastMileOpt,
+    LifecycleOpt,
+    LogArg,
+    QuarantineOpt,
+    ResourceOpt,
+    StagesOpt,
+    TimeoutOpt,
+    TimestampOpt,
+    TzOpt,
+    ValueOpt,
+    open_log,
+    resolve_journey,
+)
+from lastmile.log import Log
+
+
+def report_data(log: Log, journey: Any, as_of: str | None = None) -> tuple[dict[str, Any], Any]:
+    """Everything the HTML report shows, as the ``lastmile.report/1`` dict, and the Report."""
+    from lastmile.measures import compute_report
+
+    result = compute_report(log.table, journey, as_of=as_of, validate=False)
+    data = result.to_dict()
+    a = log.accounting
+    data.update(
+        title=journey.name or f"Last-mile report: {log.source}",
+        source=log.source,
+        generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        quarantine={"read": a.read, "loaded": a.loaded, "quarantined": a.quarantined,
+                    "filtered": a.filtered, "filter_rule": a.filter_rule,
+                    "duplicates": a.duplicates, "reasons": dict(a.reasons),
+                    "file": str(log.quarantine_file) if log.quarantine_file else None},
+    )
+    return data, result
+
+
+def write_case_csv(result: Any, folder: Path) -> list[Path]:
+    """Write the case table, the funnel and the trend as CSV files into ``folder``."""
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = folder / "cases.csv"
+    result.case_table.order_by("case_id").to_pandas().to_csv(cases, index=False)
+    funnel = folder / "funnel.csv"
+    pd.DataFrame(result.funnel).to_csv(funnel, index=False)
+    trend = folder / "trend.csv"
+    pd.DataFrame(result.trend).to_csv(trend, index=False)
+    return [cases, funnel, trend]
+
+
+@app.command()
+@friendly
+def report(
+    log: LogArg,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="write the self-contained HTML report here")] = None,
+    json_out: Annotated[str | None, typer.Option(
+        "--json", help="write the report data as JSON (schema lastmile.report/1); '-' for "
+        "stdout")] = None,
+    csv_dir: Annotated[Path | None, typer.Option(
+        "--csv", help="write the case table, funnel and trend as CSV files into this folder")
+    ] = None,
+    journey: JourneyOpt = None, stages: StagesOpt = None, finish: FinishOpt = None,
+    fail: FailOpt = None, last_mile: LastMileOpt = None, timeout: TimeoutOpt = None,
+    value: ValueOpt = None, as_of: AsOfOpt = None,
+    case: CaseOpt = None, activity: ActivityOpt = None, timestamp: TimestampOpt = None,
+    resource: ResourceOpt = None, dayfirst: DayfirstOpt = None, tz: TzOpt = "UTC",
+    lifecycle: LifecycleOpt = "auto", dedupe: DedupeOpt = False,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Where cases are lost, how much is lost in the last mile, and what went down with it.
+
+    Example: `lastmile report bpic2012.xes.gz --stages A_SUBMITTED,A_PREACCEPTED,A_ACCEPTED,
+    O_SENT,O_SENT_BACK,A_APPROVED -o report.html`
+    """
+    quiet = json_out == "-"
+    the_log = open_log(log, case=case, activity=activity, timestamp=timestamp,
+                       resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=lifecycle,
+                       dedupe=dedupe, quarantine=quarantine, quiet=False)
+    the_journey = resolve_journey(the_log, journey, stages=stages, finish=finish, fail=fail,
+                                  last_mile=last_mile, timeout=timeout, value=value)
+    data, result = report_data(the_log, the_journey, as_of)
+    if json_out:
+        import json
+
+        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+        if json_out == "-":
+            sys.stdout.write(text + "\n")
+        else:
+            Path(json_out).write_text(text + "\n", encoding="utf-8")
+            err_console.print(f"wrote {json_out}")
+    if csv_dir:
+        for path in write_case_csv(result, csv_dir):
+            err_console.print(f"wrote {path}")
+    if output:
+        from lastmile.report import write_html
+
+        write_html(data, output)
+        err_console.print(f"wrote {output}")
+    if not quiet:
+        console.print(result.summary, markup=False, highlight=False)
+
+
+@app.command()
+@friendly
+def infer(
+    log: LogArg,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="write the journey YAML here (default: print it)")] = None,
+    case: CaseOpt = None, activity: ActivityOpt = None, timestamp: TimestampOpt = None,
+    resource: ResourceOpt = None, dayfirst: DayfirstOpt = None, tz: TzOpt = "UTC",
+    lifecycle: LifecycleOpt = "auto", dedupe: DedupeOpt = False,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Propose a journey (stages, finish, failures, timeout) from a log, with reasons.
+
+    The choices are explained in comments in the YAML; edit it and pass it to
+    `lastmile report LOG --journey journey.yaml`.
+    """
+    from lastmile.infer import infer_journey
+
+    the_log = open_log(log, case=case, activity=activity, timestamp=timestamp,
+                       resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=lifecycle,
+                       dedupe=dedupe, quarantine=quarantine)
+    proposed = infer_journey(the_log.table)
+    text = proposed.to_yaml(with_comments=True)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err_console.print(f"wrote {output}: " + " → ".join(s.name for s in proposed.stages))
+    else:
+        sys.stdout.write(text)
