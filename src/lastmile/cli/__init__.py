@@ -9,6 +9,11 @@ from __future__ import annotations
 from lastmile.cli.app import app, main
 
 # Importing the command modules registers their commands on ``app``.
-from lastmile.cli import demo_commands, io_commands, report_commands  # noqa: F401  isort: skip
+from lastmile.cli import (  # noqa: F401  isort: skip
+    demo_commands,
+    io_commands,
+    report_commands,
+    timing_commands,
+)
 
 __all__ = ["app", "main"]
