@@ -129,6 +129,16 @@ def test_case_and_event_attributes_and_types() -> None:
     assert log.table.due.type().is_timestamp()
 
 
+def test_decimals_are_not_truncated_and_integers_stay_whole() -> None:
+    df = pd.DataFrame({"case": ["a", "a", "b"], "activity": ["x", "y", "x"],
+                       "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"],
+                       "lactic": ["2.2", "1", "0.5"], "count": ["3", "-4", "12"]})
+    got = lastmile.read_log(df).to_pandas()
+    assert sorted(got["lactic"]) == [0.5, 1.0, 2.2]
+    assert sorted(got["count"]) == [-4, 3, 12]
+    assert str(got["count"].dtype).lower().startswith("int")
+
+
 def test_lifecycle_with_non_standard_values_keeps_every_event() -> None:
     df = pd.DataFrame({"case": ["a", "a", "a"], "activity": ["x", "y", "z"],
                        "timestamp": ["2024-01-01", "2024-01-02", "2024-01-03"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,26 +31,7 @@ from lastmile.cli.options import (
     open_log,
     resolve_journey,
 )
-from lastmile.log import Log
-
-
-def report_data(log: Log, journey: Any, as_of: str | None = None) -> tuple[dict[str, Any], Any]:
-    """Everything the HTML report shows, as the ``lastmile.report/1`` dict, and the Report."""
-    from lastmile.measures import compute_report
-
-    result = compute_report(log.table, journey, as_of=as_of, validate=False)
-    data = result.to_dict()
-    a = log.accounting
-    data.update(
-        title=journey.name or f"Last-mile report: {log.source}",
-        source=log.source,
-        generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
-        quarantine={"read": a.read, "loaded": a.loaded, "quarantined": a.quarantined,
-                    "filtered": a.filtered, "filter_rule": a.filter_rule,
-                    "duplicates": a.duplicates, "reasons": dict(a.reasons),
-                    "file": str(log.quarantine_file) if log.quarantine_file else None},
-    )
-    return data, result
+from lastmile.reporting import report_data
 
 
 def write_case_csv(result: Any, folder: Path) -> list[Path]:

@@ -321,7 +321,8 @@ def _type_attributes(
             parts += [
                 f"count({text})",
                 f"count(TRY_CAST({text} AS DOUBLE))",
-                f"count(TRY_CAST({text} AS BIGINT))",
+                f"count(CASE WHEN regexp_full_match({text}, '[+-]?[0-9]{{1,18}}') "
+                f"THEN 1 END)",
                 f"count(CASE WHEN lower({text}) IN ('true', 'false') THEN 1 END)",
                 f"count(CASE WHEN regexp_matches({text}, '^\\d{{4}}-\\d{{2}}-\\d{{2}}') "
                 f"THEN TRY_CAST({text} AS TIMESTAMPTZ) END)",

@@ -1,0 +1,63 @@
+"""From a log and a journey to the full report: the numbers, and the HTML page.
+
+This is what ``lastmile report`` does, as a library call:
+
+>>> import pandas as pd, lastmile
+>>> from lastmile.journey import Journey
+>>> df = pd.DataFrame({"case": ["a", "a", "b"], "activity": ["sent", "signed", "sent"],
+...                    "timestamp": ["2024-01-01", "2024-01-03", "2024-01-02"]})
+>>> data, result = report_data(lastmile.read_log(df), Journey.from_flags("sent,signed"))
+>>> data["last_mile"]["entered"], data["last_mile"]["finished"], data["source"]
+(2, 1, 'DataFrame')
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from lastmile.journey import Journey
+from lastmile.log import Log
+
+
+def report_data(log: Log, journey: Journey, as_of: Any = None) -> tuple[dict[str, Any], Any]:
+    """Everything the HTML report shows (a ``lastmile.report/1`` dict) and the Report."""
+    from lastmile.measures import compute_report
+
+    result = compute_report(log.table, journey, as_of=as_of, validate=False)
+    data = result.to_dict()
+    a = log.accounting
+    data.update(
+        title=journey.name or f"Last-mile report: {log.source}",
+        source=log.source,
+        generated_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        quarantine={"read": a.read, "loaded": a.loaded, "quarantined": a.quarantined,
+                    "filtered": a.filtered, "filter_rule": a.filter_rule,
+                    "duplicates": a.duplicates, "reasons": dict(a.reasons),
+                    "file": str(log.quarantine_file) if log.quarantine_file else None},
+    )
+    return data, result
+
+
+def build_report(
+    source: Any,
+    journey: Journey | str | Path,
+    output: str | Path | None = None,
+    *,
+    as_of: Any = None,
+    **read_options: Any,
+) -> dict[str, Any]:
+    """Read ``source``, compute the report for ``journey`` (a Journey or a YAML path) and,
+    when ``output`` is given, write the self-contained HTML page there. Returns the data."""
+    from lastmile.io import read_log
+
+    log = source if isinstance(source, Log) else read_log(source, **read_options)
+    j = journey if isinstance(journey, Journey) else Journey.from_yaml(journey)
+    j.validate(log.activity_counts(), columns=log.table.columns)
+    data, _ = report_data(log, j, as_of)
+    if output is not None:
+        from lastmile.report import write_html
+
+        write_html(data, output)
+    return data
