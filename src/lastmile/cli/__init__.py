@@ -13,6 +13,7 @@ from lastmile.cli import (  # noqa: F401  isort: skip
     demo_commands,
     io_commands,
     report_commands,
+    timing_commands,
 )
 
 __all__ = ["app", "main"]
