@@ -37,7 +37,34 @@ def report_data(log: Log, journey: Journey, as_of: Any = None) -> tuple[dict[str
                     "duplicates": a.duplicates, "reasons": dict(a.reasons),
                     "file": str(log.quarantine_file) if log.quarantine_file else None},
     )
+    data["timing"] = timing_section(log, journey, as_of)
     return data, result
+
+
+def _thin(rows: list[dict[str, Any]], most: int = 400) -> list[dict[str, Any]]:
+    """Keep at most ``most`` points of a step curve (first and last always kept)."""
+    if len(rows) <= most:
+        return rows
+    step = (len(rows) - 1) / (most - 1)
+    return [rows[round(i * step)] for i in range(most)]
+
+
+def timing_section(log: Log, journey: Journey, as_of: Any = None) -> dict[str, Any] | None:
+    """The survival curve in the last mile, compact enough to embed in the page."""
+    from lastmile.timing import timing
+
+    try:
+        t = timing(log.table, journey, as_of=as_of, validate=False)
+    except Exception as exc:  # the report still renders; the reason is shown in its place
+        from lastmile.errors import LastmileError
+
+        if isinstance(exc, LastmileError):
+            return {"error": str(exc)}
+        raise
+    data = t.to_dict()
+    data["curve"] = _thin(data.get("curve") or [])
+    data["segments"] = []
+    return data
 
 
 def build_report(

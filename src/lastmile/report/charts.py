@@ -768,3 +768,22 @@ CHARTS: dict[str, Callable[..., Markup | None]] = {
     "trend": trend_chart,
     "status": status_chart,
 }
+
+
+def timing_chart(data: Mapping[str, Any], uid: str = "t") -> Markup | None:
+    """The share finished over time in the last mile, with the going-cold point.
+
+    Drawn by :func:`lastmile.timing.timing_chart_svg` from the ``timing`` section.
+
+    >>> timing_chart({}) is None
+    True
+    """
+    section = data.get("timing")
+    if not isinstance(section, Mapping) or not section.get("curve"):
+        return None
+    from lastmile.timing import timing_chart_svg
+
+    return Markup(timing_chart_svg(section, segments=False))
+
+
+CHARTS["timing"] = timing_chart
