@@ -86,7 +86,36 @@ def bpic2012() -> dict[str, Any]:
                    "open": o, "conversion": f / (e - o)} for m, e, f, x, o in MONTHS],
         "quarantine": {"read": EVENTS + 4, "loaded": EVENTS, "quarantined": 4,
                        "reasons": {"timestamp could not be parsed": 3, "empty case id": 1}},
+        "timing": _timing(),
     })
+
+
+def _timing() -> dict[str, Any]:
+    """A real ``timing`` section, computed by lastmile.timing on a small last-mile log."""
+    import numpy as np
+    import pandas as pd
+
+    import lastmile
+    from lastmile.journey import Journey
+    from lastmile.reporting import timing_section
+
+    rng = np.random.default_rng(7)
+    rows = []
+    start = pd.Timestamp("2012-01-02 09:00")
+    for i in range(300):
+        t0 = start + pd.Timedelta(hours=int(rng.integers(0, 24 * 60)))
+        rows.append((f"c{i}", "O_SENT_BACK", t0))
+        wait = pd.Timedelta(hours=float(rng.exponential(120)))
+        outcome = rng.random()
+        if outcome < 0.7:
+            rows.append((f"c{i}", "A_APPROVED", t0 + wait))
+        elif outcome < 0.95:
+            rows.append((f"c{i}", "A_DECLINED", t0 + wait))
+    df = pd.DataFrame(rows, columns=["case_id", "activity", "timestamp"])
+    journey = Journey.from_flags("O_SENT_BACK,A_APPROVED", fail="A_DECLINED", timeout="30d")
+    section = timing_section(lastmile.read_log(df), journey)
+    assert section is not None and "error" not in section
+    return section
 
 
 HOSTILE = '<script>alert("x")</script>'
@@ -106,6 +135,7 @@ def hostile() -> dict[str, Any]:
     data["journey"]["name"] = HOSTILE_2
     data["journey"]["value"] = HOSTILE
     data["last_mile"]["stage"] = HOSTILE
+    data["timing"]["journey"] = {"last_mile": HOSTILE, "finish": HOSTILE_2}
     data["title"] = HOSTILE
     data["source"] = HOSTILE_2
     data["trend"][0]["month"] = HOSTILE
@@ -130,6 +160,8 @@ def expected_bars(data: dict[str, Any]) -> dict[str, int]:
                         if data["stranded"].get(k) is not None),
         "trend": sum(1 for row in data["trend"] if row.get("entered") is not None),
         "status": sum(1 for k in statuses if (data["status"].get(k) or 0) > 0),
+        # the timing chart draws curves (paths), not bars
+        **({"timing": 0} if data.get("timing") else {}),
     }
 
 

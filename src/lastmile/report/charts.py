@@ -779,11 +779,22 @@ def timing_chart(data: Mapping[str, Any], uid: str = "t") -> Markup | None:
     True
     """
     section = data.get("timing")
-    if not isinstance(section, Mapping) or not section.get("curve"):
+    if not isinstance(section, Mapping):
+        return None
+    rows = [r for r in section.get("curve") or [] if isinstance(r, Mapping)
+            and _num(r.get("time")) is not None and _num(r.get("finished")) is not None]
+    if len(rows) < 2:
         return None
     from lastmile.timing import timing_chart_svg
 
-    return Markup(timing_chart_svg(section, segments=False))
+    svg = timing_chart_svg({**section, "curve": rows}, segments=False)
+    # inline SVG in HTML needs no namespace (and the page must not contain any URL); name the
+    # title and description like the other charts do, for screen readers
+    svg = svg.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)
+    svg = svg.replace("<svg ", f'<svg aria-labelledby="{uid}-title {uid}-desc" ', 1)
+    svg = svg.replace("<title>", f'<title id="{uid}-title">', 1)
+    svg = svg.replace("<desc>", f'<desc id="{uid}-desc">', 1)
+    return Markup(svg)
 
 
 CHARTS["timing"] = timing_chart
