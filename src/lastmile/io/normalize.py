@@ -18,7 +18,7 @@ from typing import Any
 import duckdb
 
 from lastmile.io.columns import ColumnMapping, detect_mapping
-from lastmile.io.readers import RAW, Raw, quote
+from lastmile.io.readers import RAW, Raw, drop_raw, quote
 from lastmile.io.timestamps import TimeFormat, detect_format, parse_sql
 
 CORE = ("case_id", "activity", "timestamp", "resource", "event_index")
@@ -101,7 +101,19 @@ def _dtype_of(duck_type: str) -> str:
     return "category"
 
 
+def _utc(sql: str) -> str:
+    """``(x AT TIME ZONE 'UTC')`` written as ``make_timestamp(epoch_us(x))``: same value."""
+    tail = " AT TIME ZONE 'UTC')"
+    if sql.startswith("(") and sql.endswith(tail):
+        return f"make_timestamp(epoch_us({sql[1:-len(tail)]}))"
+    return sql
+
+
 def _time_sql(col: str, duck_type: str, fmt: TimeFormat, tz: str) -> str:
+    return _utc(_time_sql_slow(col, duck_type, fmt, tz))
+
+
+def _time_sql_slow(col: str, duck_type: str, fmt: TimeFormat, tz: str) -> str:
     q = quote(col)
     t = duck_type.upper()
     if t == "TIMESTAMP WITH TIME ZONE":
@@ -161,7 +173,7 @@ def normalise(
     res = f"{_text(mapping.resource)}" if mapping.resource else "CAST(NULL AS VARCHAR)"
     ts_raw = _text(mapping.timestamp)
     con.execute(f"""
-        CREATE OR REPLACE TEMP VIEW __checked AS
+        CREATE OR REPLACE TEMP TABLE __checked AS
         SELECT *, CASE
               WHEN case_id IS NULL THEN 'missing case id'
               WHEN activity IS NULL THEN 'missing activity'
@@ -177,11 +189,12 @@ def normalise(
     """).fetchall()
 
     step("checking rows")
+    raw_rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchall()[0][0]  # type: ignore[index]
+    drop_raw(con)
     _build_quarantine(con, raw, names, mapping)
     reasons = dict(con.execute(
         "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY 2 DESC, 1").fetchall())
     quarantined = sum(reasons.values())
-    raw_rows = con.execute(f"SELECT count(*) FROM {RAW}").fetchall()[0][0]  # type: ignore[index]
     acc = Accounting(read=raw_rows + raw.rejected, quarantined=quarantined, reasons=reasons)
 
     step("filtering lifecycle")
@@ -200,23 +213,19 @@ def normalise(
     body = f"SELECT {', '.join(cols)}{', ' + attr_select if attr_select else ''} " \
            f"FROM __checked WHERE {where}"
     step("storing events")
-    con.execute(f"CREATE OR REPLACE TABLE __events_all AS {body}").fetchall()
     key = ", ".join(["case_id", "activity", "timestamp", "resource",
                      *[quote(a) for a in attrs]])
-    loaded_all = con.execute("SELECT count(*) FROM __events_all").fetchall()[0][0]  # type: ignore[index]
-    distinct = con.execute(  # type: ignore[index]
-        f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM __events_all)").fetchall()[0][0]
-    acc.duplicates = loaded_all - distinct
+    acc.duplicates = int(con.execute(  # type: ignore[index]
+        f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM __checked "
+        f"WHERE {where} GROUP BY {key} HAVING count(*) > 1)").fetchall()[0][0])
     dedupe = ""
     if opts.dedupe and acc.duplicates:
         dedupe = f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY event_index) = 1"
         acc.deduplicated = acc.duplicates
     con.execute(f"""CREATE OR REPLACE TABLE events AS
-        SELECT * FROM __events_all {dedupe} ORDER BY case_id, timestamp, event_index""").fetchall()
-    con.execute("DROP TABLE __events_all").fetchall()
+        {body} {dedupe} ORDER BY case_id, timestamp, event_index""").fetchall()
     acc.loaded = con.execute("SELECT count(*) FROM events").fetchall()[0][0]  # type: ignore[index]
-    con.execute("DROP VIEW IF EXISTS __checked").fetchall()
-    con.execute(f"DROP TABLE IF EXISTS {RAW}").fetchall()
+    con.execute("DROP TABLE IF EXISTS __checked").fetchall()
     assert acc.balanced, acc
     if acc.duplicates and not opts.dedupe:
         warnings.append(f"{acc.duplicates:,} events are exact duplicates of another "
@@ -332,12 +341,17 @@ def _type_attributes(
         parts.append(f"count(DISTINCT {q})")
     stats = con.execute(f"SELECT {', '.join(parts)} FROM __checked WHERE {where}").fetchall()[0]
     assert stats is not None
-    per_case = ", ".join(f"max(n{i}) <= 1" for i in range(len(names)))
-    counts = ", ".join(f"count(DISTINCT {quote(dst)}) AS n{i}"
-                       for i, dst in enumerate(names.values()))
-    constant = con.execute(
-        f"SELECT {per_case} FROM (SELECT case_id, {counts} FROM __checked WHERE {where} "
-        "GROUP BY case_id)").fetchall()[0]
+    todo = [(i, dst) for i, (src, dst) in enumerate(names.items()) if src not in case_columns]
+    constant: list[bool] = [True] * len(names)
+    if todo:
+        per_case = ", ".join(f"bool_and(c{i})" for i, _ in todo)
+        same = ", ".join(f"min({quote(dst)}) IS NOT DISTINCT FROM max({quote(dst)}) AS c{i}"
+                         for i, dst in todo)
+        got = con.execute(
+            f"SELECT {per_case} FROM (SELECT case_id, {same} FROM __checked WHERE {where} "
+            "GROUP BY case_id)").fetchall()[0]
+        for (i, _), ok in zip(todo, got, strict=True):
+            constant[i] = bool(ok) if ok is not None else True
     out: dict[str, Attribute] = {}
     for i, (src, dst) in enumerate(names.items()):
         nn, num, integer, boolean, time, card = stats[i * 6: i * 6 + 6]
@@ -364,7 +378,7 @@ def _cast(attr: Attribute, native_type: str) -> str:
     q = quote(attr.name)
     t = native_type.upper()
     if t == "TIMESTAMP WITH TIME ZONE":
-        return f"({q} AT TIME ZONE 'UTC') AS {q}"
+        return f"make_timestamp(epoch_us({q})) AS {q}"
     if _dtype_of(t) != "category":
         return q
     text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
@@ -376,5 +390,5 @@ def _cast(attr: Attribute, native_type: str) -> str:
     if attr.dtype == "bool":
         return f"CAST({text} AS BOOLEAN) AS {q}"
     if attr.dtype == "time":
-        return f"(CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC') AS {q}"
+        return f"make_timestamp(epoch_us(CAST({text} AS TIMESTAMPTZ))) AS {q}"
     return q

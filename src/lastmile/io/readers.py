@@ -63,6 +63,18 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def drop_raw(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget ``__raw``, whether it is a table or an Arrow table registered as a view."""
+    kinds = con.execute("SELECT table_type FROM information_schema.tables "
+                        f"WHERE table_name = '{RAW}'").fetchall()
+    if not kinds:
+        return
+    if kinds[0][0] == "BASE TABLE":
+        con.execute(f"DROP TABLE {RAW}").fetchall()
+    else:
+        con.unregister(RAW)
+
+
 def _columns(con: duckdb.DuckDBPyConnection) -> list[str]:
     cols = [r[0] for r in con.execute(f"DESCRIBE {RAW}").fetchall()]
     return [c for c in cols if c != "__row"]
@@ -219,10 +231,10 @@ def read_xes(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
         if tmp:
             os.unlink(tmp)
     arrow = frame.to_arrow()
+    # rustxes returns the columns in a different order on every run: make it reproducible
+    arrow = arrow.select(sorted(arrow.column_names))
     arrow = arrow.append_column("__row", pa.array(range(arrow.num_rows), pa.int64()))
-    con.register("__arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow").fetchall()
-    con.unregister("__arrow")
+    con.register(RAW, arrow)  # read in place: no copy
     cols = _columns(con)
     return Raw(cols, case_columns={c for c in cols if c.startswith("case:")})
 
@@ -272,9 +284,7 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
         {**{k: pa.array([r.get(k) for r in rows], pa.string()) for k in names},
          "__row": pa.array(range(len(rows)), pa.int64())}
     )
-    con.register("__arrow", table)
-    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow").fetchall()
-    con.unregister("__arrow")
+    con.register(RAW, table)  # read in place: no copy
     return Raw(names, rejects)
 
 
@@ -297,7 +307,5 @@ def read_frame(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
     if table.num_columns == 0:
         raise LastmileError("the DataFrame has no columns")
     table = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
-    con.register("__arrow", table)
-    con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM __arrow").fetchall()
-    con.unregister("__arrow")
+    con.register(RAW, table)  # read in place: no copy
     return Raw(_columns(con))
