@@ -14,6 +14,7 @@ from lastmile.cli import (  # noqa: F401  isort: skip
     io_commands,
     report_commands,
     timing_commands,
+    why_commands,
 )
 
 __all__ = ["app", "main"]
