@@ -21,8 +21,13 @@ from lastmile.journey import Journey
 from lastmile.log import Log
 
 
-def report_data(log: Log, journey: Journey, as_of: Any = None) -> tuple[dict[str, Any], Any]:
-    """Everything the HTML report shows (a ``lastmile.report/1`` dict) and the Report."""
+def report_data(
+    log: Log, journey: Journey, as_of: Any = None, *, drivers: bool = True
+) -> tuple[dict[str, Any], Any]:
+    """Everything the HTML report shows (a ``lastmile.report/1`` dict) and the Report.
+
+    ``drivers=False`` leaves out the "why" section (the slowest part on large logs).
+    """
     from lastmile.measures import compute_report
 
     result = compute_report(log.table, journey, as_of=as_of, validate=False)
@@ -38,7 +43,24 @@ def report_data(log: Log, journey: Journey, as_of: Any = None) -> tuple[dict[str
                     "file": str(log.quarantine_file) if log.quarantine_file else None},
     )
     data["timing"] = timing_section(log, journey, as_of)
+    if drivers:
+        data["why"] = why_section(log, journey, as_of)
     return data, result
+
+
+def why_section(log: Log, journey: Journey, as_of: Any = None, top: int = 25) -> dict[str, Any]:
+    """The drivers of last-mile failure, best first (the top ``top``), for the page."""
+    from lastmile.errors import LastmileError
+    from lastmile.why import why
+
+    try:
+        d = why(log.table, journey, as_of=as_of).to_dict()
+    except LastmileError as exc:
+        return {"error": str(exc)}
+    d["drivers"] = d.get("drivers", [])[:top]
+    d.pop("curves", None)
+    d.pop("features", None)
+    return d
 
 
 def _thin(rows: list[dict[str, Any]], most: int = 400) -> list[dict[str, Any]]:

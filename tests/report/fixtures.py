@@ -8,6 +8,7 @@ statuses add up to the cases, the last mile and the monthly trend add up to each
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 STAGES = ["A_SUBMITTED", "A_PREACCEPTED", "A_ACCEPTED", "O_SENT", "O_SENT_BACK", "A_APPROVED"]
@@ -87,7 +88,30 @@ def bpic2012() -> dict[str, Any]:
         "quarantine": {"read": EVENTS + 4, "loaded": EVENTS, "quarantined": 4,
                        "reasons": {"timestamp could not be parsed": 3, "empty case id": 1}},
         "timing": _timing(),
+        "why": _why(),
     })
+
+
+@functools.lru_cache(maxsize=1)
+def _why_cached() -> str:
+    import json
+
+    import lastmile
+    from lastmile.demo import generate
+    from lastmile.journey import Journey
+    from lastmile.reporting import why_section
+
+    sc = generate("telecom", cases=3000, seed=3)
+    section = why_section(lastmile.read_log(sc.events), Journey.from_yaml(sc.journey))
+    assert "error" not in section and section["drivers"]
+    return json.dumps(section)
+
+
+def _why() -> dict[str, Any]:
+    """A real ``why`` section, computed by lastmile.why on a simulated telecom log."""
+    import json
+
+    return json.loads(_why_cached())
 
 
 def _timing() -> dict[str, Any]:
@@ -136,6 +160,8 @@ def hostile() -> dict[str, Any]:
     data["journey"]["value"] = HOSTILE
     data["last_mile"]["stage"] = HOSTILE
     data["timing"]["journey"] = {"last_mile": HOSTILE, "finish": HOSTILE_2}
+    data["why"]["drivers"][0]["feature"] = HOSTILE
+    data["why"]["drivers"][0]["value"] = HOSTILE_2
     data["title"] = HOSTILE
     data["source"] = HOSTILE_2
     data["trend"][0]["month"] = HOSTILE
@@ -162,12 +188,17 @@ def expected_bars(data: dict[str, Any]) -> dict[str, int]:
         "status": sum(1 for k in statuses if (data["status"].get(k) or 0) > 0),
         # the timing chart draws curves (paths), not bars
         **({"timing": 0} if data.get("timing") else {}),
+        **({"why": 0} if data.get("why") else {}),
     }
 
 
 def expected_points(data: dict[str, Any]) -> dict[str, int]:
     """How many points each chart should draw for ``data``."""
-    return {"trend": sum(1 for row in data["trend"] if row.get("conversion") is not None)}
+    points = {"trend": sum(1 for row in data["trend"] if row.get("conversion") is not None)}
+    if data.get("why"):  # one point per driver shown (at most 12)
+        points["why"] = min(12, sum(1 for d in data["why"]["drivers"]
+                                    if d.get("failure_rate") is not None))
+    return points
 
 
 def telecom() -> dict[str, Any]:

@@ -144,7 +144,7 @@ def test_report_dark_mode_and_hostile_names(browser, tmp_path):
             return 0.2126 * r + 0.7152 * g + 0.0722 * b
         assert lum(bg) < 60 < 180 < lum(ink)
         charts = page.evaluate(MEASURE)
-        assert len(charts) == 6 and all(c["width"] > 0 and c["height"] > 0 for c in charts)
+        assert len(charts) == 7 and all(c["width"] > 0 and c["height"] > 0 for c in charts)
         # long hostile names wrap or are cut; they do not push the page sideways
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:

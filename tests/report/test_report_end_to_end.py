@@ -41,7 +41,7 @@ def test_bpic2012_report_end_to_end(browser, tmp_path: Path) -> None:
         assert log["requests"] == [html.as_uri()]
         drawn = {c["chart"] for c in charts if c["svgs"] == 1 and c["width"] > 0
                  and c["height"] > 0}
-        assert drawn == {"funnel", "last_mile", "stranded", "trend", "timing", "status"}
+        assert drawn == {"funnel", "last_mile", "stranded", "trend", "timing", "status", "why"}
         # the going-cold line sits where the data says
         cold = page.get_attribute("[data-chart=timing] [data-going-cold]", "data-going-cold")
         assert cold is not None

@@ -75,6 +75,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("last_mile", "The last mile", charts.last_mile_chart),
     Section("stranded", "Stranded investment", charts.stranded_chart),
     Section("trend", "Last-mile conversion over time", charts.trend_chart),
+    Section("why", "Why the last mile fails", charts.why_chart),
     Section("timing", "Time in the last mile", charts.timing_chart),
     Section("status", "How all cases ended", charts.status_chart),
     Section("journey", "The journey"),

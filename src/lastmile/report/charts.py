@@ -797,4 +797,29 @@ def timing_chart(data: Mapping[str, Any], uid: str = "t") -> Markup | None:
     return Markup(svg)
 
 
+
+def why_chart(data: Mapping[str, Any], uid: str = "w") -> Markup | None:
+    """Failure rate of the top drivers with their intervals, against the baseline.
+
+    Drawn by :func:`lastmile.why.charts.lift_chart` from the ``why`` section.
+
+    >>> why_chart({}) is None
+    True
+    """
+    section = data.get("why")
+    if not isinstance(section, Mapping):
+        return None
+    rows = [d for d in section.get("drivers") or [] if isinstance(d, Mapping)
+            and _num(d.get("failure_rate")) is not None]
+    if not rows:
+        return None
+    from lastmile.why.charts import lift_chart
+
+    svg = lift_chart({**section, "drivers": rows}, uid=f"{uid}-lift")
+    if svg is None:
+        return None
+    return Markup(str(svg).replace(' xmlns="http://www.w3.org/2000/svg"', "", 1))
+
+
 CHARTS["timing"] = timing_chart
+CHARTS["why"] = why_chart
