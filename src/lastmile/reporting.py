@@ -22,11 +22,13 @@ from lastmile.log import Log
 
 
 def report_data(
-    log: Log, journey: Journey, as_of: Any = None, *, drivers: bool = True
+    log: Log, journey: Journey, as_of: Any = None, *, drivers: bool = True,
+    by: str | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Everything the HTML report shows (a ``lastmile.report/1`` dict) and the Report.
 
-    ``drivers=False`` leaves out the "why" section (the slowest part on large logs).
+    ``drivers=False`` leaves out the "why" section (the slowest part on large logs); ``by``
+    adds the funnel and last-mile measures per value of that attribute.
     """
     from lastmile.measures import compute_report
 
@@ -45,7 +47,24 @@ def report_data(
     data["timing"] = timing_section(log, journey, as_of)
     if drivers:
         data["why"] = why_section(log, journey, as_of)
+    if by:
+        data["by"] = by_section(log, journey, by, as_of)
     return data, result
+
+
+def by_section(log: Log, journey: Journey, by: str, as_of: Any = None) -> dict[str, Any]:
+    """Funnel and last-mile measures per value of the attribute ``by`` (largest groups first)."""
+    import math
+
+    from lastmile.why import breakdown
+
+    frame = breakdown(log.table, journey, by, as_of=as_of).sort_values(
+        "cases", ascending=False, kind="stable")
+    rows = []
+    for rec in frame.to_dict(orient="records"):
+        rows.append({k: (None if isinstance(v, float) and math.isnan(v) else
+                         (v.item() if hasattr(v, "item") else v)) for k, v in rec.items()})
+    return {"attribute": by, "stages": [s.name for s in journey.stages], "rows": rows}
 
 
 def why_section(log: Log, journey: Journey, as_of: Any = None, top: int = 25) -> dict[str, Any]:

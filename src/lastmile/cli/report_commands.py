@@ -60,6 +60,10 @@ def report(
     csv_dir: Annotated[Path | None, typer.Option(
         "--csv", help="write the case table, funnel and trend as CSV files into this folder")
     ] = None,
+    by: Annotated[str | None, typer.Option(
+        "--by", help="break the funnel and last-mile measures down by this attribute")] = None,
+    no_why: Annotated[bool, typer.Option(
+        "--no-why", help="leave out the drivers section (faster on very large logs)")] = False,
     journey: JourneyOpt = None, stages: StagesOpt = None, finish: FinishOpt = None,
     fail: FailOpt = None, last_mile: LastMileOpt = None, timeout: TimeoutOpt = None,
     value: ValueOpt = None, as_of: AsOfOpt = None,
@@ -79,7 +83,7 @@ def report(
                        dedupe=dedupe, quarantine=quarantine, quiet=False)
     the_journey = resolve_journey(the_log, journey, stages=stages, finish=finish, fail=fail,
                                   last_mile=last_mile, timeout=timeout, value=value)
-    data, result = report_data(the_log, the_journey, as_of)
+    data, result = report_data(the_log, the_journey, as_of, drivers=not no_why, by=by)
     if json_out:
         import json
 
@@ -99,6 +103,24 @@ def report(
         err_console.print(f"wrote {output}")
     if not quiet:
         console.print(result.summary, markup=False, highlight=False)
+        if by:
+            show_by(data["by"])
+
+
+def show_by(section: dict[str, Any]) -> None:
+    """The per-value breakdown as a terminal table."""
+    from rich.table import Table
+
+    table = Table(title=f"by {section['attribute']}", title_justify="left", show_edge=False)
+    table.add_column(section["attribute"])
+    for col in ("cases", "last mile entered", "finished", "failed", "open", "conversion"):
+        table.add_column(col, justify="right")
+    for r in section["rows"][:30]:
+        conv = r.get("lm_conversion")
+        table.add_row(str(r[section["attribute"]]), f"{r['cases']:,}", f"{r['lm_entered']:,}",
+                      f"{r['lm_finished']:,}", f"{r['lm_failed']:,}", f"{r['lm_open']:,}",
+                      "–" if conv is None else f"{conv:.1%}")
+    console.print(table)
 
 
 @app.command()

@@ -76,6 +76,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("stranded", "Stranded investment", charts.stranded_chart),
     Section("trend", "Last-mile conversion over time", charts.trend_chart),
     Section("why", "Why the last mile fails", charts.why_chart),
+    Section("by", "By segment"),
     Section("timing", "Time in the last mile", charts.timing_chart),
     Section("status", "How all cases ended", charts.status_chart),
     Section("journey", "The journey"),
