@@ -12,6 +12,7 @@ from lastmile.cli.app import app, main
 from lastmile.cli import (  # noqa: F401  isort: skip
     demo_commands,
     io_commands,
+    queue_commands,
     report_commands,
     timing_commands,
     why_commands,

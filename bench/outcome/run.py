@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Outcome-prediction parity with Teinemaa, Dumas, La Rosa & Maggi (ACM TKDD 2019).
+
+Follows the protocol of their benchmark (repository irhete/predictive-monitoring-benchmark):
+
+- the label definitions and case filtering of their preprocessing scripts (see TASKS below);
+- a temporal 80/20 split by case start; training events at or after the first test event are
+  removed (their ``split_data_strict``);
+- prefixes of 1 .. min(40, ceil(90th percentile of the length of positive cases));
+- AUC per prefix length on the test prefixes, averaged with weights equal to the number of
+  prefixes of each length.
+
+Our side: lastmile's PrefixEncoder (aggregation + last state + case attributes + timing) and
+RiskModel (LightGBM, calibrated), with a light hyper-parameter search on a temporal
+validation slice of the training cases (never the test cases).
+
+Run from the repository root:
+
+    .venv/bin/python bench/outcome/run.py --all
+    .venv/bin/python bench/outcome/run.py --task sepsis_2
+    .venv/bin/python bench/outcome/run.py --config my_task.yaml
+    .venv/bin/python bench/outcome/run.py --log my.csv --name mytask \\
+        --label-activity "Contract signed" --cut --require-any "Contract signed,Lost"
+
+A task (built in, or a YAML file with a list of them under ``tasks:``) has the keys:
+``name``, ``log``, ``published`` (optional AUC to compare with), ``lifecycle`` (``auto`` or
+``all``), ``activity_with_lifecycle`` (attribute whose value is appended to the activity as
+``ACTIVITY-VALUE``, upper-cased), ``require_any`` (keep cases that contain one of these
+activities), ``label`` (one of ``{kind: activity, activity: X, cut: true}`` — positive when
+the case contains X, cut before the first X; ``{kind: last_of, prefix: "O_", target: X,
+among: [...]}`` — positive when the last activity starting with ``prefix`` is X, cases whose
+last one is not in ``among`` are left out; ``{kind: attribute_never_true, attribute: A}`` —
+positive when no event has A true), ``outcome_activities`` (declared to the encoder, which cuts
+before them and refuses them as features), ``outcome_attributes`` (attributes that carry the
+label, refused as features), ``attributes`` (the attributes used as features,
+default all), ``exclude_attributes``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import ibis
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+
+import lastmile  # noqa: E402
+from lastmile.errors import LastmileError  # noqa: E402
+from lastmile.risk import PrefixEncoder, RiskModel, evaluate, temporal_split  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+SEPSIS_CASE = ["diagnose", "diagnosticartastrup", "diagnosticblood", "diagnosticecg",
+               "diagnosticic", "diagnosticlacticacid", "diagnosticliquor", "diagnosticother",
+               "diagnosticsputum", "diagnosticurinaryculture", "diagnosticurinarysediment",
+               "diagnosticxthorax", "disfuncorg", "hypotensie", "hypoxie",
+               "infectionsuspected", "infusion", "oligurie", "sirscritheartrate",
+               "sirscritleucos", "sirscrittachypnea", "sirscrittemperature",
+               "sirscriteria2ormore", "age", "crp", "lacticacid", "leucocytes"]
+HOSPITAL = ["actorange", "actred", "blocked", "casetype", "diagnosis", "flagc", "flagd",
+            "msgcode", "msgtype", "state", "version", "speciality", "msgcount"]
+BPIC12_OUTCOMES = ["O_CANCELLED-COMPLETE", "O_ACCEPTED-COMPLETE", "O_DECLINED-COMPLETE"]
+RELEASES = ["Release A", "Release B", "Release C", "Release D", "Release E"]
+
+#: The seven tasks of issue 6, as defined in the benchmark's preprocessing scripts.
+TASKS: dict[str, dict[str, Any]] = {
+    "bpic2012_accepted": {
+        "log": str(DATA / "bpic2012" / "bpic2012.xes.gz"), "published": 0.678,
+        "lifecycle": "all", "activity_with_lifecycle": "lifecycle:transition",
+        "label": {"kind": "last_of", "prefix": "O_", "target": "O_ACCEPTED-COMPLETE",
+                  "among": BPIC12_OUTCOMES},
+        "attributes": ["AMOUNT_REQ"]},
+    "bpic2012_declined": {
+        "log": str(DATA / "bpic2012" / "bpic2012.xes.gz"), "published": 0.566,
+        "lifecycle": "all", "activity_with_lifecycle": "lifecycle:transition",
+        "label": {"kind": "last_of", "prefix": "O_", "target": "O_DECLINED-COMPLETE",
+                  "among": BPIC12_OUTCOMES},
+        "attributes": ["AMOUNT_REQ"]},
+    "bpic2012_cancelled": {
+        "log": str(DATA / "bpic2012" / "bpic2012.xes.gz"), "published": 0.709,
+        "lifecycle": "all", "activity_with_lifecycle": "lifecycle:transition",
+        "label": {"kind": "last_of", "prefix": "O_", "target": "O_CANCELLED-COMPLETE",
+                  "among": BPIC12_OUTCOMES},
+        "attributes": ["AMOUNT_REQ"]},
+    "sepsis_2": {
+        "log": str(DATA / "sepsis" / "sepsis.csv.gz"), "published": 0.869,
+        "require_any": RELEASES,
+        "label": {"kind": "activity", "activity": "Admission IC", "cut": True},
+        "outcome_activities": ["Admission IC"], "attributes": SEPSIS_CASE},
+    "sepsis_3": {
+        "log": str(DATA / "sepsis" / "sepsis.csv.gz"), "published": 0.714,
+        "require_any": RELEASES,
+        "label": {"kind": "activity", "activity": "Release A", "cut": True},
+        "outcome_activities": ["Release A"], "attributes": SEPSIS_CASE},
+    "hospital_billing_2": {
+        "log": str(DATA / "hospital_billing" / "hospital_billing.csv.gz"), "published": 0.897,
+        "require_any": ["BILLED", "DELETE", "FIN"],
+        "label": {"kind": "attribute_never_true", "attribute": "isclosed"},
+        "outcome_attributes": ["isclosed"], "attributes": HOSPITAL},
+    "hospital_billing_3": {
+        "log": str(DATA / "hospital_billing" / "hospital_billing.csv.gz"), "published": 0.758,
+        "require_any": ["BILLED", "DELETE", "FIN"],
+        "label": {"kind": "activity", "activity": "REOPEN", "cut": True},
+        "outcome_activities": ["REOPEN"], "attributes": HOSPITAL},
+}
+
+#: The small grid searched on the validation slice of the training cases.
+GRID = [
+    {"num_leaves": 7, "min_child_samples": 50, "feature_fraction": 0.5, "lambda_l2": 5.0,
+     "learning_rate": 0.05},
+    {"num_leaves": 31, "min_child_samples": 100, "feature_fraction": 0.5, "lambda_l2": 1.0,
+     "learning_rate": 0.02},
+    {"num_leaves": 15, "min_child_samples": 20, "feature_fraction": 0.8, "lambda_l2": 0.0,
+     "learning_rate": 0.05},
+    {"num_leaves": 63, "min_child_samples": 200, "feature_fraction": 0.5, "lambda_l2": 1.0,
+     "learning_rate": 0.02},
+]
+
+_LOGS: dict[tuple[str, str], Any] = {}
+
+
+def read(path: str, lifecycle: str) -> Any:
+    """Read a log once per (path, lifecycle) in this process."""
+    key = (path, lifecycle)
+    if key not in _LOGS:
+        _LOGS[key] = lastmile.read_log(path, lifecycle=lifecycle)
+    return _LOGS[key]
+
+
+def labelled_table(task: dict[str, Any]) -> tuple[Any, ibis.Table, pd.Series]:
+    """The task's events (filtered, relabelled, cut) and one 0/1 label per case."""
+    log = read(task["log"], task.get("lifecycle", "auto"))
+    t = log.table
+    life = task.get("activity_with_lifecycle")
+    if life:
+        t = t.mutate(activity=t.activity.concat("-", t[life].upper()))
+    if task.get("require_any"):
+        ok = (t.filter(t.activity.isin(task["require_any"])).select("case_id").distinct())
+        t = t.semi_join(ok, "case_id")
+    label = task["label"]
+    kind = label["kind"]
+    order = ["timestamp", "event_index"]
+    if kind == "activity":
+        hits = t.filter(t.activity == label["activity"])
+        pos = hits.select("case_id").distinct().execute()["case_id"]
+        cases = t.select("case_id").distinct().execute()["case_id"]
+        y = pd.Series(cases.isin(set(pos)).astype(int).to_numpy(), index=cases.to_numpy())
+        if label.get("cut", True):
+            w = ibis.window(group_by="case_id", order_by=order)
+            t2 = t.mutate(_hit=(t.activity == label["activity"]).cast("int32")
+                          .cumsum().over(w))
+            t = t2.filter(t2._hit == 0).drop("_hit")
+    elif kind == "last_of":
+        o = t.filter(t.activity.startswith(label["prefix"]))
+        w = ibis.window(group_by="case_id", order_by=[ibis.desc(c) for c in order])
+        o = o.mutate(_r=ibis.row_number().over(w))
+        last = o.filter(o._r == 0).select("case_id", last_o=o.activity).execute()
+        last = last[last["last_o"].isin(label["among"])]
+        y = pd.Series((last["last_o"] == label["target"]).astype(int).to_numpy(),
+                      index=last["case_id"].to_numpy())
+        t = t.filter(t.case_id.isin(list(y.index)))
+    elif kind == "attribute_never_true":
+        a = label["attribute"]
+        agg = t.group_by("case_id").agg(_any=t[a].cast("int32").max()).execute()
+        y = pd.Series((agg["_any"].fillna(0) < 1).astype(int).to_numpy(),
+                      index=agg["case_id"].to_numpy())
+    else:
+        raise LastmileError(f"unknown label kind {kind!r}")
+    y.index = y.index.astype(str)
+    # materialise once: every later query would otherwise redo the filtering and the cut
+    return log, t.cache(), y.sort_index()
+
+
+def max_prefix_length(t: ibis.Table, y: pd.Series, cap: int = 40) -> int:
+    """min(cap, ceil(90th percentile of the lengths of positive cases))."""
+    lengths = t.group_by("case_id").agg(n=ibis._.count()).execute().set_index("case_id")["n"]
+    lengths.index = lengths.index.astype(str)
+    pos = lengths[lengths.index.isin(y.index[y == 1])]
+    return int(min(cap, math.ceil(pos.quantile(0.9))))
+
+
+def wrap(log: Any, table: ibis.Table) -> SimpleNamespace:
+    """A Log-like object: the derived table with the original attribute kinds."""
+    return SimpleNamespace(table=table, attributes=log.attributes)
+
+
+def inner_split(feats: Any, ratio: float) -> tuple[Any, Any]:
+    """Validation slice of the training prefixes, split in time like the outer split.
+
+    Training cases are ordered by start; the first ``ratio`` fit, the rest validate. Fitting
+    rows must end before the first validation case starts (the strict rule again). All rows
+    come from the training encoding, so nothing from the test period is seen.
+    """
+    starts = feats.meta["case_start"].groupby(level="case_id").min()
+    starts = starts.reset_index().sort_values(["case_start", "case_id"], kind="mergesort")
+    n_fit = int(ratio * len(starts))
+    fit_ids = set(starts["case_id"].iloc[:n_fit])
+    cut = starts["case_start"].iloc[n_fit:].min()
+    in_fit = pd.Index(feats.case_ids).isin(fit_ids)
+    before = (feats.meta["timestamp"] < cut).to_numpy()
+    return feats.subset(in_fit & before), feats.subset(~in_fit)
+
+
+def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
+             n_estimators: int, bags: int = 1) -> dict[str, Any]:
+    """Run one task end to end and return its result row."""
+    t0 = time.time()
+    log, table, y = labelled_table(task)
+    max_len = max_prefix_length(table, y)
+    split = temporal_split(wrap(log, table), 0.8, strict=True)
+    split.train, split.test = split.train.cache(), split.test.cache()
+    attrs = task.get("attributes")
+    if attrs is not None:
+        attrs = [a for a in attrs if a in table.columns
+                 and a not in task.get("exclude_attributes", [])]
+    enc_args = {"outcome_activities": task.get("outcome_activities", []),
+                "outcome_attributes": task.get("outcome_attributes", []),
+                "attributes": attrs, "max_categories": 40, "min_count": 10}
+    train_log = wrap(log, split.train)
+    encoder = PrefixEncoder(**enc_args).fit(train_log)
+    Xtr = encoder.transform(train_log, max_prefix=max_len)
+    ytr = y.reindex(Xtr.case_ids).to_numpy()
+    Xte = encoder.transform(wrap(log, split.test), max_prefix=max_len)
+    yte = y.reindex(Xte.case_ids).to_numpy()
+
+    best = GRID[0]
+    search_log: list[dict[str, Any]] = []
+    if search:
+        Xa, Xb = inner_split(Xtr, 0.8)
+        ya = y.reindex(Xa.case_ids).to_numpy()
+        yb = y.reindex(Xb.case_ids).to_numpy()
+        best_auc = -1.0
+        for params in GRID:
+            m = RiskModel(calibration=None, n_estimators=n_estimators, n_jobs=n_jobs,
+                          **params).fit(Xa, ya)
+            auc = evaluate(yb, m.decision_function(Xb), Xb.prefix_lengths).weighted_auc
+            search_log.append({**params, "val_auc": round(auc, 4), "trees": m.n_trees_})
+            if auc > best_auc:
+                best, best_auc = params, auc
+    model = RiskModel(definition={"name": name, "label": task["label"]}, encoder=encoder,
+                      calibration="sigmoid", n_estimators=n_estimators, n_jobs=n_jobs,
+                      n_bags=bags, **best)
+    model.fit(Xtr, ytr)
+    p = model.predict_risk(Xte)
+    ev = evaluate(yte, p, Xte.prefix_lengths)
+    return {
+        "task": name, "published": task.get("published"), "auc": round(ev.weighted_auc, 4),
+        "auc_pooled": round(ev.auc, 4), "brier": round(ev.brier, 4),
+        "max_prefix": max_len, "test_prefixes": ev.n, "train_prefixes": len(Xtr),
+        "cases": len(y), "positive_rate": round(float(y.mean()), 3),
+        "train_cases": len(split.train_cases), "test_cases": len(split.test_cases),
+        "train_events_removed": split.train_events_removed,
+        "split_time": str(split.split_time), "features": len(encoder.feature_names_),
+        "dropped_features": encoder.dropped_features_, "params": best,
+        "trees": model.n_trees_, "bags": bags, "calibration": model.calibrator_["method"],
+        "search": search_log, "by_prefix": ev.by_prefix.round(4).to_dict(orient="records"),
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
+def task_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """A task from command-line flags (for any log)."""
+    if args.label_activity:
+        label: dict[str, Any] = {"kind": "activity", "activity": args.label_activity,
+                                 "cut": args.cut}
+    elif args.label_attribute_never_true:
+        label = {"kind": "attribute_never_true", "attribute": args.label_attribute_never_true}
+    elif args.label_last_of:
+        label = {"kind": "last_of", "prefix": args.label_last_of, "target": args.target,
+                 "among": args.among.split(",")}
+    else:
+        raise SystemExit("give --label-activity, --label-last-of or --label-attribute-never-true")
+    task: dict[str, Any] = {"log": args.log, "label": label, "lifecycle": args.lifecycle,
+                            "published": args.published}
+    if args.require_any:
+        task["require_any"] = args.require_any.split(",")
+    if args.label_activity and args.cut:
+        task["outcome_activities"] = [args.label_activity]
+    if args.attributes:
+        task["attributes"] = args.attributes.split(",")
+    if args.exclude_attributes:
+        task["exclude_attributes"] = args.exclude_attributes.split(",")
+    return task
+
+
+def markdown(rows: list[dict[str, Any]], command: str) -> str:
+    """The results table in Markdown."""
+    lines = ["| task | published AUC | our AUC | Δ | max prefix | test prefixes | "
+             "train / test cases | settings |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        pub = r["published"]
+        delta = f"{r['auc'] - pub:+.3f}" if pub is not None else ""
+        p = r["params"]
+        settings = (f"leaves {p['num_leaves']}, min leaf {p['min_child_samples']}, "
+                    f"ff {p['feature_fraction']}, l2 {p['lambda_l2']}, "
+                    f"lr {p['learning_rate']}, {r['trees']} trees"
+                    f"{' × ' + str(r['bags']) + ' bags' if r.get('bags', 1) > 1 else ''}, "
+                    f"{r['features']} features")
+        lines.append(f"| {r['task']} | {pub if pub is not None else '–'} | {r['auc']:.3f} | "
+                     f"{delta} | {r['max_prefix']} | {r['test_prefixes']} | "
+                     f"{r['train_cases']} / {r['test_cases']} | {settings} |")
+    met = sum(1 for r in rows if r["published"] is not None and r["auc"] >= r["published"])
+    lines.append("")
+    lines.append(f"At or above the published figure: {met} of "
+                 f"{sum(1 for r in rows if r['published'] is not None)}.")
+    lines.append("")
+    lines.append(f"Command: `{command}`")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments, run the tasks, print and write the results."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--all", action="store_true", help="run the seven built-in tasks")
+    ap.add_argument("--task", action="append", default=[], choices=sorted(TASKS),
+                    help="run one built-in task (repeatable)")
+    ap.add_argument("--config", help="YAML file with `tasks:` (a mapping name -> task)")
+    ap.add_argument("--log", help="any log, with the --label-* flags")
+    ap.add_argument("--name", default="custom")
+    ap.add_argument("--lifecycle", default="auto")
+    ap.add_argument("--label-activity")
+    ap.add_argument("--cut", action="store_true", help="cut before the label activity")
+    ap.add_argument("--label-last-of")
+    ap.add_argument("--target")
+    ap.add_argument("--among", default="")
+    ap.add_argument("--label-attribute-never-true")
+    ap.add_argument("--require-any")
+    ap.add_argument("--attributes")
+    ap.add_argument("--exclude-attributes")
+    ap.add_argument("--published", type=float)
+    ap.add_argument("--no-search", action="store_true", help="skip the hyper-parameter search")
+    ap.add_argument("--n-jobs", type=int, default=2)
+    ap.add_argument("--n-estimators", type=int, default=1000)
+    ap.add_argument("--bags", type=int, default=1,
+                    help="average this many boosters (80%% row samples) in the final model")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "outcome" / "out"))
+    args = ap.parse_args(argv)
+
+    tasks: dict[str, dict[str, Any]] = {}
+    if args.all:
+        tasks.update(TASKS)
+    for name in args.task:
+        tasks[name] = TASKS[name]
+    if args.config:
+        import yaml
+
+        tasks.update(yaml.safe_load(Path(args.config).read_text())["tasks"])
+    if args.log:
+        tasks[args.name] = task_from_args(args)
+    if not tasks:
+        ap.error("nothing to run: give --all, --task, --config or --log")
+    missing = [n for n, t in tasks.items() if not Path(t["log"]).exists()]
+    if missing:
+        print(f"skipping (log not found): {missing}", file=sys.stderr)
+
+    rows = []
+    for name, task in tasks.items():
+        if name in missing:
+            continue
+        r = run_task(name, task, search=not args.no_search, n_jobs=args.n_jobs,
+                     n_estimators=args.n_estimators, bags=args.bags)
+        rows.append(r)
+        pub = f"{r['published']:.3f}" if r["published"] is not None else "  –  "
+        print(f"{name:22s} published {pub}  ours {r['auc']:.3f}  (pooled {r['auc_pooled']:.3f},"
+              f" Brier {r['brier']:.3f}, max prefix {r['max_prefix']}, "
+              f"{r['train_cases']}/{r['test_cases']} cases, {r['seconds']}s)", flush=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python bench/outcome/run.py " + " ".join(argv if argv is not None
+                                                         else sys.argv[1:])
+    (out / "results.json").write_text(json.dumps({"command": command, "results": rows},
+                                                 indent=1, default=str))
+    md = markdown(rows, command)
+    (out / "results.md").write_text(md + "\n")
+    print()
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

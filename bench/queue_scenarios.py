@@ -1,0 +1,220 @@
+"""Must-show 3: does the follow-through queue put the cases that will fail at the top?
+
+For every demo scenario, the queue is built as of several moments (the 35th … 85th percentiles
+of the times cases entered the last mile, all before ``follow_up_complete_before`` so that their
+outcomes are in the log), each time training its risk model on the spot on the cases closed by
+then and using only events up to then. Among the queued cases that entered the last mile
+recently (within the going-cold window), pooled over the moments:
+
+- how often the top tenth of the queue (by priority, within each moment's queue) actually
+  failed, against the average — judged by the outcome of each case in the complete log;
+- the AUC of the queue's risk on those cases, next to that of an oracle that knows the planted
+  causes (the product of the effect factors of the causes in ``truth.json`` that apply to the
+  case — the simulator's own rule, applied on the complete log).
+
+    .venv/bin/python bench/queue_scenarios.py                     # all six, default sizes
+    .venv/bin/python bench/queue_scenarios.py --scenarios carsales --cases 2000 --dates 4
+    .venv/bin/python bench/queue_scenarios.py --write bench/RESULTS_queue.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lastmile.demo import SCENARIOS, generate
+from lastmile.io import read_log
+from lastmile.journey import Journey
+from lastmile.measures.cases import case_table
+from lastmile.queue import follow_through_queue
+from lastmile.risk.evaluate import roc_auc
+
+QUANTILES = (0.35, 0.45, 0.55, 0.65, 0.75, 0.85)
+
+
+def as_of_dates(entered: pd.Series, complete_before: pd.Timestamp, n: int) -> list[pd.Timestamp]:
+    """``n`` moments at evenly spaced percentiles (35th–85th) of the last-mile entry times."""
+    times = entered[entered < complete_before].sort_values()
+    qs = np.linspace(QUANTILES[0], QUANTILES[-1], n) if n != len(QUANTILES) else QUANTILES
+    return [pd.Timestamp(times.quantile(q)).floor("s") for q in qs]
+
+
+#: Causes whose rule reads what is known when a case enters the last mile (an attribute, who
+#: did an activity, whether an activity happened); the others (waits, pace, contacts in the
+#: final hours, weigh-ins after the goal) may only show later.
+KNOWABLE = ("attribute", "resource", "path")
+
+
+def oracle_scores(truth: dict[str, Any], cases: pd.Series,
+                  kinds: tuple[str, ...] | None = None) -> np.ndarray:
+    """Product of the effect factors of the planted causes that apply to each case.
+
+    With ``kinds``, only the causes whose rule is of one of these types.
+    """
+    score = np.ones(len(cases))
+    ids = cases.astype(str).to_numpy()
+    for c in truth["causes"]:
+        if kinds is not None and c["rule"]["type"] not in kinds:
+            continue
+        hit = np.isin(ids, np.asarray(c["cases"], dtype=str))
+        score = np.where(hit, score * float(c["effect"]), score)
+    return score
+
+
+def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> dict[str, Any]:
+    """Queue the scenario as of ``dates`` moments; pooled top-tenth lift and AUCs."""
+    t0 = time.perf_counter()
+    s = generate(name, cases=cases, seed=seed)
+    log = read_log(s.events)
+    journey = Journey.from_dict(s.journey_dict)
+    full = case_table(log.table, journey).to_pandas()
+    full["case_id"] = full["case_id"].astype(str)
+    outcome = full.set_index("case_id")["status"]
+    complete = pd.Timestamp(s.truth["follow_up_complete_before"]).tz_localize(None)
+    entered = pd.to_datetime(full.loc[full["entered_last_mile"], "entered_last_mile_at"])
+    rows = []
+    for k, when in enumerate(as_of_dates(entered, complete, dates)):
+        q = follow_through_queue(log, journey, as_of=when)
+        r = q.ranked_
+        cold = q.going_cold_hours
+        recent = r[r["hours_in_last_mile"] <= cold] if cold is not None else r
+        status = outcome.reindex(recent["case"]).to_numpy()
+        known = np.isin(status, ["finished", "reversed", "failed"])
+        recent = recent[known].copy()
+        recent["failed"] = np.isin(status[known], ["failed", "reversed"]).astype(int)
+        recent["date"] = k
+        recent["as_of"] = when
+        recent["queued"] = len(r)
+        recent["stale"] = len(q.stale_)
+        recent["settled"] = bool((q.model_.definition or {}).get("settled", True))
+        rows.append(recent)
+    pooled = pd.concat(rows, ignore_index=True)
+    y = pooled["failed"].to_numpy()
+    oracle = oracle_scores(s.truth, pooled["case"])
+    knowable = oracle_scores(s.truth, pooled["case"], KNOWABLE)
+    base = float(y.mean()) if len(y) else float("nan")
+    pooled["risk_urgency"] = pooled["risk"] * pooled["urgency"]
+    value = pooled["value"].fillna(1.0) if pooled["value"].notna().any() else 1.0
+    pooled["lost"] = y * value
+
+    def top_tenth(score: str) -> pd.DataFrame:
+        parts = []
+        for _, g in pooled.groupby("date"):
+            g = g.sort_values(score, ascending=False, kind="mergesort")
+            parts.append(g.head(max(1, math.ceil(0.1 * len(g)))))
+        return pd.concat(parts)
+
+    top_q = top_tenth("priority")
+    top_ru = top_tenth("risk_urgency")
+    top_r = top_tenth("risk")
+    rate = {k: float(t["failed"].mean()) for k, t in
+            (("queue", top_q), ("risk_urgency", top_ru), ("risk", top_r))}
+    lost_avg = float(pooled["lost"].mean())
+    return {
+        "scenario": name, "cases": int(s.truth["n_cases"]), "seed": seed,
+        "as_of": [str(d) for d in sorted(pooled["as_of"].unique())], "dates": dates,
+        "value": journey.value,
+        "recent_cases": len(pooled), "failures": int(y.sum()),
+        "fail_rate": round(base, 4),
+        "top_tenth_fail_rate": round(rate["queue"], 4),
+        "lift": round(rate["queue"] / base, 2) if base > 0 else None,
+        "top_tenth_no_value_fail_rate": round(rate["risk_urgency"], 4),
+        "lift_no_value": round(rate["risk_urgency"] / base, 2) if base > 0 else None,
+        "top_tenth_by_risk_fail_rate": round(rate["risk"], 4),
+        "lift_by_risk": round(rate["risk"] / base, 2) if base > 0 else None,
+        "value_lost_lift": (round(float(top_q["lost"].mean()) / lost_avg, 2)
+                            if lost_avg > 0 else None),
+        "auc_risk": round(roc_auc(y, pooled["risk"].to_numpy()), 3),
+        "auc_priority": round(roc_auc(y, pooled["priority"].to_numpy()), 3),
+        "auc_oracle": round(roc_auc(y, oracle), 3),
+        "auc_oracle_knowable": round(roc_auc(y, knowable), 3),
+        "settled_models": int(pooled.groupby("date")["settled"].first().sum()),
+        "stale_left_out": int(pooled.groupby("date")["stale"].first().sum()),
+        "seconds": round(time.perf_counter() - t0, 1),
+        "ok": bool(base > 0 and rate["risk_urgency"] >= 1.5 * base),
+    }
+
+
+def markdown(results: list[dict[str, Any]], command: str) -> str:
+    """The results table for ``bench/RESULTS_queue.md``."""
+    lines = [
+        "# Follow-through queue on the demo scenarios (Must-show 3)", "",
+        f"Command: `{command}`", "",
+        "Per scenario (default size, seed 0), the queue is built as of six moments (35th–85th "
+        "percentile of the last-mile entry times, all before the truth's "
+        "`follow_up_complete_before`), each time with a risk model trained on the spot on the "
+        "cases closed by then, from events up to then. Judged on the queued cases that "
+        "entered the last mile within the going-cold window (stale cases are never queued), "
+        "by how each actually ended in the complete log, pooled over the six moments. *Top "
+        "tenth*: the first tenth of each moment's queue.", "",
+        "- **queue, no value** — the queue ordered as `lastmile queue` orders it when the "
+        "journey has no value column: risk × urgency. This is the Must-show criterion "
+        "(≥ 1.5× the average fail rate).",
+        "- **by risk** — ordered by risk alone.",
+        "- **queue with value** — the default queue of the scenario's journey, which has a "
+        "value column: risk × value × urgency. It is built to put the *value* at risk on "
+        "top, not the likeliest failures, so its fair measure is the value actually lost per "
+        "case in its top tenth against the average (*value lost*).",
+        "- **oracle** — the product of the effect factors of the planted causes that apply to "
+        "the case (truth.json, computed by the simulator on the complete log, future "
+        "included); *knowable*: only the causes read from attributes, resources and the path "
+        "before the last mile.", "",
+        "| scenario | recent queued | failed | average fail rate | top tenth, queue no value "
+        "| top tenth, by risk | top tenth, queue with value: failed · value lost | AUC risk | "
+        "AUC oracle | AUC oracle, knowable | ≥ 1.5× |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['scenario']} | {r['recent_cases']:,} | {r['failures']:,} | "
+            f"{r['fail_rate']:.1%} | {r['top_tenth_no_value_fail_rate']:.1%} "
+            f"({r['lift_no_value']}×) | {r['top_tenth_by_risk_fail_rate']:.1%} "
+            f"({r['lift_by_risk']}×) | {r['top_tenth_fail_rate']:.1%} ({r['lift']}×) · "
+            f"{r['value_lost_lift']}× | {r['auc_risk']:.3f} | {r['auc_oracle']:.3f} | "
+            f"{r['auc_oracle_knowable']:.3f} | {'yes' if r['ok'] else '**no**'} |")
+    lines += ["", "As-of moments per scenario:", ""]
+    for r in results:
+        lines.append(f"- {r['scenario']} ({r['cases']:,} cases): "
+                     + ", ".join(a[:16] for a in r["as_of"])
+                     + f"; {r['stale_left_out']:,} stale cases left out in all; "
+                     f"{r['dates'] - r['settled_models']} of {r['dates']} models trained "
+                     f"without enough settled cases; {r['seconds']} s")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--cases", type=int, default=None, help="default: each scenario's size")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--dates", type=int, default=len(QUANTILES))
+    ap.add_argument("--json", default=None, help="write the results as JSON here")
+    ap.add_argument("--write", default=None, help="write the Markdown table here")
+    args = ap.parse_args(argv)
+    results = []
+    for name in args.scenarios.split(","):
+        r = run(name.strip(), args.cases, args.seed, args.dates)
+        results.append(r)
+        print(json.dumps(r), flush=True)
+    command = "python bench/queue_scenarios.py " + " ".join(argv if argv is not None
+                                                            else sys.argv[1:])
+    text = markdown(results, command.strip())
+    print(text)
+    if args.write:
+        with open(args.write, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(results, fh, indent=1)
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""``lastmile queue``, ``lastmile train`` and ``lastmile evaluate``: who needs follow-through now.
+
+Thin commands over :mod:`lastmile.queue`: read the log, resolve the journey, call the library,
+print or write the result.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from lastmile.cli.app import app, console, err_console, friendly
+from lastmile.cli.options import (
+    ActivityOpt,
+    AsOfOpt,
+    CaseOpt,
+    DayfirstOpt,
+    DedupeOpt,
+    FailOpt,
+    FinishOpt,
+    JourneyOpt,
+    LastMileOpt,
+    LifecycleOpt,
+    LogArg,
+    QuarantineOpt,
+    ResourceOpt,
+    StagesOpt,
+    TimeoutOpt,
+    TimestampOpt,
+    TzOpt,
+    ValueOpt,
+    open_log,
+    resolve_journey,
+)
+
+ModelOpt = Annotated[Path | None, typer.Option(
+    "--model", "-m", help="a model from `lastmile train` (default: train one on the spot on "
+    "the cases closed by --as-of)")]
+JsonOpt = Annotated[str | None, typer.Option(
+    "--json", help="write the result as JSON; '-' for stdout")]
+
+
+def _write(text: str, target: str, what: str) -> None:
+    if target == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(target).write_text(text + "\n", encoding="utf-8")
+        err_console.print(f"wrote {what} to {target}")
+
+
+def _log_and_journey(log: str, quiet: bool, **kw: Any) -> tuple[Any, Any]:
+    reading = {k: kw.pop(k) for k in ("case", "activity", "timestamp", "resource", "dayfirst",
+                                      "tz", "lifecycle", "dedupe", "quarantine")}
+    the_log = open_log(log, quiet=quiet, **reading)
+    the_journey = resolve_journey(the_log, kw.pop("journey"), **kw)
+    return the_log, the_journey
+
+
+def _deadline_text(row: Any) -> str:
+    from lastmile.queue import _dur
+
+    if row["deadline"] is None or str(row["deadline"]) == "NaT":
+        return "-"
+    if row["overdue"]:
+        return f"[red]overdue {_dur(-row['hours_to_deadline'])}[/]"
+    return f"in {_dur(row['hours_to_deadline'])}"
+
+
+def print_queue(q: Any) -> None:
+    """The queue as a rich table, with its summary above."""
+    from rich.table import Table
+
+    from lastmile.queue import _dur, _num
+
+    console.print(q.summary, markup=False, highlight=False, soft_wrap=True)
+    if not len(q.queue_):
+        console.print("no live case in the last mile needs follow-through now")
+        return
+    table = Table(show_lines=False, header_style="bold", pad_edge=False)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("case", no_wrap=True)
+    table.add_column("stage", no_wrap=True)
+    table.add_column("risk", justify="right", no_wrap=True)
+    if q.has_value:
+        table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("in last mile", justify="right", no_wrap=True)
+    table.add_column("follow up", no_wrap=True)
+    table.add_column("why", overflow="fold", min_width=24)
+    for _, row in q.queue_.iterrows():
+        risk = row["risk"]
+        colour = "red" if risk >= 0.5 else "yellow" if risk >= 0.2 else "default"
+        shown = ">99%" if risk > 0.99 else "<1%" if risk < 0.01 else f"{risk:.0%}"
+        cells = [str(row["rank"]), str(row["case"]), str(row["stage"]),
+                 f"[{colour}]{shown}[/]"]
+        if q.has_value:
+            cells.append(_num(float(row["value"])))
+        cells += [_dur(row["hours_in_last_mile"]), _deadline_text(row),
+                  "; ".join(row["reasons"][:2])]
+        table.add_row(*cells)
+    console.print(table)
+    console.print("[dim]follow up: time left before the case goes cold (deadlines and all "
+                  "reasons in --json / --csv)[/]")
+
+
+@app.command()
+@friendly
+def queue(
+    log: LogArg,
+    model: ModelOpt = None,
+    capacity: Annotated[int | None, typer.Option(
+        "--capacity", "-n", help="how many cases the team can follow up: show the top N",
+        min=1)] = None,
+    csv_out: Annotated[Path | None, typer.Option(
+        "--csv", help="write the queue (within capacity) as CSV")] = None,
+    json_out: JsonOpt = None,
+    journey: JourneyOpt = None, stages: StagesOpt = None, finish: FinishOpt = None,
+    fail: FailOpt = None, last_mile: LastMileOpt = None, timeout: TimeoutOpt = None,
+    value: ValueOpt = None, as_of: AsOfOpt = None,
+    case: CaseOpt = None, activity: ActivityOpt = None, timestamp: TimestampOpt = None,
+    resource: ResourceOpt = None, dayfirst: DayfirstOpt = None, tz: TzOpt = "UTC",
+    lifecycle: LifecycleOpt = "auto", dedupe: DedupeOpt = False,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Live cases in the last mile, in the order that saves the most, each with a deadline.
+
+    Open cases that reached the last mile by --as-of (default: the end of the log), except
+    stale ones (silent past the timeout or twice the going-cold point: abandoned, not
+    queued). Ranked by risk × value (risk alone without --value), weighted by how close each
+    is to its going-cold point; each with its top reasons and a follow-up deadline (entry +
+    going-cold point, or the timeout if sooner; "overdue" once past).
+
+    Without --model, a risk model is trained on the spot on the cases closed by --as-of,
+    from events up to --as-of only: what you could have known that morning.
+
+    Example: `lastmile queue events.csv --journey journey.yaml --as-of 2024-06-01 -n 20`
+    """
+    from lastmile.queue import follow_through_queue
+
+    the_log, the_journey = _log_and_journey(
+        log, json_out == "-", journey=journey, stages=stages, finish=finish, fail=fail,
+        last_mile=last_mile, timeout=timeout, value=value, case=case, activity=activity,
+        timestamp=timestamp, resource=resource, dayfirst=dayfirst, tz=tz,
+        lifecycle=lifecycle, dedupe=dedupe, quarantine=quarantine)
+    if model is None and json_out != "-":
+        err_console.print("[dim]training a risk model on the cases closed by then…[/]")
+    result = follow_through_queue(the_log, the_journey, as_of=as_of,
+                                  model=str(model) if model is not None else None,
+                                  capacity=capacity)
+    if csv_out is not None:
+        result.to_frame().to_csv(csv_out, index=False)
+        err_console.print(f"wrote the queue to {csv_out}")
+    if json_out:
+        _write(result.to_json(), json_out, "the queue")
+        if json_out == "-":
+            return
+    print_queue(result)
+
+
+@app.command()
+@friendly
+def train(
+    log: LogArg,
+    output: Annotated[Path, typer.Option(
+        "--output", "-o", help="where to write the model (a zip: header.json + booster.txt)")],
+    journey: JourneyOpt = None, stages: StagesOpt = None, finish: FinishOpt = None,
+    fail: FailOpt = None, last_mile: LastMileOpt = None, timeout: TimeoutOpt = None,
+    value: ValueOpt = None, as_of: AsOfOpt = None,
+    case: CaseOpt = None, activity: ActivityOpt = None, timestamp: TimestampOpt = None,
+    resource: ResourceOpt = None, dayfirst: DayfirstOpt = None, tz: TzOpt = "UTC",
+    lifecycle: LifecycleOpt = "auto", dedupe: DedupeOpt = False,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """Learn the risk of last-mile failure from the cases closed by --as-of; save the model.
+
+    Label: a case that entered the last mile failed, was abandoned, or finished and was
+    reversed. Each closed case is seen as it stood at several moments of its last mile,
+    using only the events up to each moment; the finishing, failure and reversal activities
+    are never features. The model file records the journey and a fingerprint of the training
+    data; `lastmile queue --model` and `lastmile evaluate --model` refuse it for another
+    journey.
+
+    Example: `lastmile train events.csv --journey journey.yaml -o model.lm`
+    """
+    from lastmile.queue import train_risk_model
+
+    the_log, the_journey = _log_and_journey(
+        log, False, journey=journey, stages=stages, finish=finish, fail=fail,
+        last_mile=last_mile, timeout=timeout, value=value, case=case, activity=activity,
+        timestamp=timestamp, resource=resource, dayfirst=dayfirst, tz=tz,
+        lifecycle=lifecycle, dedupe=dedupe, quarantine=quarantine)
+    model = train_risk_model(the_log, the_journey, as_of)
+    model.save(output)
+    d = model.definition
+    console.print(
+        f"trained on {model.n_train_cases_:,} cases closed by {d['as_of'][:16]} "
+        f"({d['n_failed']:,} failed in the last mile), {model.n_train_rows_:,} prediction "
+        f"points, {len(model.feature_names_)} features, {model.n_trees_} trees; "
+        f"fingerprint {model.fingerprint_}", markup=False, highlight=False, soft_wrap=True)
+    err_console.print(f"wrote {output}")
+
+
+@app.command()
+@friendly
+def evaluate(
+    log: LogArg,
+    model: ModelOpt = None,
+    train_ratio: Annotated[float, typer.Option(
+        "--train-ratio", help="without --model: the share of cases (by first event) before "
+        "the training moment", min=0.05, max=0.95)] = 0.8,
+    json_out: JsonOpt = None,
+    journey: JourneyOpt = None, stages: StagesOpt = None, finish: FinishOpt = None,
+    fail: FailOpt = None, last_mile: LastMileOpt = None, timeout: TimeoutOpt = None,
+    value: ValueOpt = None, as_of: AsOfOpt = None,
+    case: CaseOpt = None, activity: ActivityOpt = None, timestamp: TimestampOpt = None,
+    resource: ResourceOpt = None, dayfirst: DayfirstOpt = None, tz: TzOpt = "UTC",
+    lifecycle: LifecycleOpt = "auto", dedupe: DedupeOpt = False,
+    quarantine: QuarantineOpt = None,
+) -> None:
+    """How well the risk model ranks later cases: AUC, Brier score, calibration.
+
+    With --model, tested on the cases that closed after the moment it was trained as of (up
+    to --as-of). Without, a temporal split: a model is trained as of the moment the last
+    20 % of cases (--train-ratio) began, and tested on what came after.
+
+    Example: `lastmile evaluate events.csv --journey journey.yaml --model model.lm`
+    """
+    from rich.table import Table
+
+    from lastmile.queue import evaluate_model
+
+    the_log, the_journey = _log_and_journey(
+        log, json_out == "-", journey=journey, stages=stages, finish=finish, fail=fail,
+        last_mile=last_mile, timeout=timeout, value=value, case=case, activity=activity,
+        timestamp=timestamp, resource=resource, dayfirst=dayfirst, tz=tz,
+        lifecycle=lifecycle, dedupe=dedupe, quarantine=quarantine)
+    result = evaluate_model(the_log, the_journey, str(model) if model is not None else None,
+                            as_of, train_ratio=train_ratio)
+    if json_out:
+        _write(result.to_json(), json_out, "the evaluation")
+        if json_out == "-":
+            return
+    console.print(result.summary, markup=False, highlight=False, soft_wrap=True)
+    for title, frame, key in (("by stages to the finish", result.by_stages,
+                               "stages_to_finish"),
+                              ("by prefix length (events so far)",
+                               result.evaluation.by_prefix, "prefix_length")):
+        t = Table(title=f"AUC {title}", header_style="bold", title_justify="left")
+        for col in (key, "n", "positives", "auc"):
+            t.add_column(col.replace("_", " "), justify="right")
+        shown = frame if len(frame) <= 15 else frame.head(15)
+        for _, r in shown.iterrows():
+            auc = "-" if r["auc"] != r["auc"] else f"{r['auc']:.3f}"
+            t.add_row(str(int(r[key])), f"{int(r['n']):,}", f"{int(r['positives']):,}", auc)
+        console.print(t)
+    cal = Table(title="calibration: predicted against observed", header_style="bold",
+                title_justify="left")
+    for col in ("risk", "n", "predicted", "observed"):
+        cal.add_column(col, justify="right")
+    for _, r in result.evaluation.calibration.iterrows():
+        cal.add_row(f"{r['lower']:.0%}–{r['upper']:.0%}", f"{int(r['n']):,}",
+                    f"{r['predicted']:.1%}", f"{r['observed']:.1%}")
+    console.print(cal)

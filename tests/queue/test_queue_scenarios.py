@@ -1,0 +1,40 @@
+"""Must-show 3, light: on a demo scenario the top tenth of the queue fails far more often.
+
+The full sweep (six scenarios, default sizes, six moments each) is
+``bench/queue_scenarios.py``; its table is ``bench/RESULTS_queue.md``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "queue_scenarios.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("queue_scenarios", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_top_tenth_of_the_queue_fails_more_often():
+    r = _bench().run("telecom", cases=2000, seed=0, dates=3)
+    assert r["recent_cases"] >= 60 and r["failures"] >= 10
+    assert r["top_tenth_no_value_fail_rate"] >= 1.5 * r["fail_rate"]
+    assert r["ok"]
+    assert r["auc_risk"] > 0.6
+    assert 0.0 <= r["auc_oracle"] <= 1.0  # reported next to it
+
+
+def test_oracle_score_multiplies_the_planted_effects():
+    bench = _bench()
+    truth = {"causes": [{"cases": ["a", "b"], "effect": 2.0}, {"cases": ["b"], "effect": 1.5}]}
+    import pandas as pd
+
+    got = bench.oracle_scores(truth, pd.Series(["a", "b", "c"]))
+    assert np.allclose(got, [2.0, 3.0, 1.0])

@@ -1,0 +1,109 @@
+"""Temporal split and the measures, each checked against an independent computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import brier_score_loss, roc_auc_score
+from tests.conftest import shared_file
+
+import lastmile
+from lastmile.errors import LastmileError
+from lastmile.risk.evaluate import (
+    brier_score,
+    calibration_table,
+    evaluate,
+    roc_auc,
+    temporal_split,
+)
+
+# a fixed example with ties in the scores
+Y = np.array([0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 1, 0])
+P = np.array([0.1, 0.8, 0.4, 0.4, 0.9, 0.3, 0.65, 0.65, 0.2, 0.7, 0.3, 0.5])
+LENGTHS = np.array([1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3])
+
+
+def test_auc_and_brier_equal_sklearn() -> None:
+    assert roc_auc(Y, P) == pytest.approx(roc_auc_score(Y, P), abs=1e-12)
+    assert brier_score(Y, P) == pytest.approx(brier_score_loss(Y, P), abs=1e-12)
+    assert np.isnan(roc_auc([1, 1], [0.2, 0.3]))
+    with pytest.raises(LastmileError):
+        roc_auc([0, 2], [0.1, 0.2])
+
+
+def test_auc_by_prefix_and_weighted_mean() -> None:
+    ev = evaluate(Y, P, LENGTHS)
+    expected = [roc_auc_score(Y[k == LENGTHS], P[k == LENGTHS]) for k in (1, 2, 3)]
+    assert ev.by_prefix["auc"].tolist() == pytest.approx(expected)
+    assert ev.by_prefix["n"].tolist() == [4, 4, 4]
+    # unequal group sizes: weights are the number of prefixes of each length
+    k2 = np.array([1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2])
+    ev2 = evaluate(Y, P, k2)
+    a1 = roc_auc_score(Y[:6], P[:6])
+    a2 = roc_auc_score(Y[6:], P[6:])
+    assert ev2.weighted_auc == pytest.approx((6 * a1 + 6 * a2) / 12)
+    k3 = np.array([1] * 9 + [2] * 3)
+    ev3 = evaluate(Y, P, k3)
+    assert ev3.weighted_auc == pytest.approx(
+        (9 * roc_auc_score(Y[:9], P[:9]) + 3 * roc_auc_score(Y[9:], P[9:])) / 12)
+    assert ev.auc == pytest.approx(roc_auc_score(Y, P))
+    assert ev.brier == pytest.approx(brier_score_loss(Y, P))
+
+
+def test_prefix_length_with_one_class_is_left_out_of_the_mean() -> None:
+    y = np.array([0, 1, 0, 1, 1, 1])
+    p = np.array([0.2, 0.7, 0.6, 0.5, 0.4, 0.9])
+    k = np.array([1, 1, 1, 1, 2, 2])
+    ev = evaluate(y, p, k)
+    assert np.isnan(ev.by_prefix["auc"].iloc[1])
+    assert ev.weighted_auc == pytest.approx(roc_auc_score(y[:4], p[:4]))
+
+
+def test_calibration_table_by_hand() -> None:
+    table = calibration_table(Y, P, bins=4)
+    # bins [0,.25) [.25,.5) [.5,.75) [.75,1]
+    assert table["n"].tolist() == [2, 4, 4, 2]
+    assert table["predicted"].tolist() == pytest.approx([0.15, 0.35, 0.625, 0.85])
+    assert table["observed"].tolist() == pytest.approx([0.0, 0.5, 0.5, 1.0])
+    assert table["n"].sum() == len(Y)
+
+
+def _random_log(n_cases: int = 60, seed: int = 1) -> lastmile.Log:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_cases):
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=float(rng.uniform(0, 24 * 60)))
+        t = start
+        for j in range(int(rng.integers(1, 6))):
+            rows.append((f"c{i:03d}", f"a{j}", t))
+            t = t + pd.Timedelta(hours=float(rng.exponential(48)))
+    return lastmile.read_log(pd.DataFrame(rows, columns=["case", "activity", "timestamp"]))
+
+
+def test_temporal_split_leaves_no_training_event_after_the_split() -> None:
+    log = _random_log()
+    s = temporal_split(log, 0.8)
+    train = s.train.execute()
+    test = s.test.execute()
+    starts = log.table.execute().groupby("case_id")["timestamp"].min().sort_values()
+    assert set(s.train_cases) == set(starts.index[:48])
+    assert set(s.test_cases) == set(starts.index[48:])
+    assert s.split_time == test["timestamp"].min() == starts.iloc[48]
+    assert (train["timestamp"] < s.split_time).all()
+    assert set(train["case_id"]) <= set(s.train_cases)
+    assert not set(train["case_id"]) & set(test["case_id"])
+    every = log.table.execute()
+    late = every[every["case_id"].isin(s.train_cases) & (every["timestamp"] >= s.split_time)]
+    assert s.train_events_removed == len(late) > 0
+    loose = temporal_split(log, 0.8, strict=False)
+    assert loose.train.count().execute() == len(train) + len(late)
+
+
+def test_temporal_split_on_sepsis() -> None:
+    path = shared_file("sepsis/sepsis.csv.gz")
+    log = lastmile.read_log(path)
+    s = temporal_split(log, 0.8)
+    assert len(s.train_cases) == 840 and len(s.test_cases) == 210
+    tmax = s.train.timestamp.max().execute()
+    assert pd.Timestamp(tmax) < s.split_time
