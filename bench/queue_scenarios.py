@@ -14,7 +14,7 @@ recently (within the going-cold window), pooled over the moments:
 
     .venv/bin/python bench/queue_scenarios.py                     # all six, default sizes
     .venv/bin/python bench/queue_scenarios.py --scenarios carsales --cases 2000 --dates 4
-    .venv/bin/python bench/queue_scenarios.py --write bench/RESULTS_queue.md
+    .venv/bin/python bench/queue_scenarios.py --write /tmp/queue.md  # then into RESULTS.md
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
 
 
 def markdown(results: list[dict[str, Any]], command: str) -> str:
-    """The results table for ``bench/RESULTS_queue.md``."""
+    """The results table for the queue section of ``bench/RESULTS.md``."""
     lines = [
         "# Follow-through queue on the demo scenarios (Must-show 3)", "",
         f"Command: `{command}`", "",
