@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from lastmile.cli.app import app, console, err_console, friendly
+from lastmile.cli.app import app, console, friendly
 from lastmile.cli.options import (
     ActivityOpt,
     CaseOpt,
@@ -22,17 +21,10 @@ from lastmile.cli.options import (
     TimestampOpt,
     TzOpt,
     open_log,
+    write_output,
 )
 from lastmile.io import save_log, write_log
 from lastmile.log import Inspection
-
-
-def _write_json(text: str, target: str) -> None:
-    if target == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        Path(target).write_text(text + "\n", encoding="utf-8")
-        err_console.print(f"wrote {target}")
 
 
 def show_inspection(info: Inspection) -> None:
@@ -85,7 +77,7 @@ def inspect(
                       dedupe=dedupe, quarantine=quarantine)
     info = result.inspect()
     if json_out:
-        _write_json(info.to_json(), json_out)
+        write_output(info.to_json(), json_out)
         if json_out == "-":
             return
     show_inspection(info)

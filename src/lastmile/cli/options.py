@@ -177,3 +177,28 @@ def resolve_journey(
         )
     j.validate(log.activity_counts(), columns=log.table.columns)
     return j
+
+
+READING = ("case", "activity", "timestamp", "resource", "dayfirst", "tz", "lifecycle", "dedupe",
+           "quarantine")
+
+
+def open_log_and_journey(log: str, quiet: bool = False, **options: Any) -> tuple[Log, Any]:
+    """Read the log and resolve the journey from the options every analysis command takes.
+
+    ``options`` are the reading options (:data:`READING`) plus ``journey`` and the journey
+    flags of :func:`resolve_journey`.
+    """
+    reading = {k: options.pop(k) for k in READING if k in options}
+    the_log = open_log(log, quiet=quiet, **reading)
+    return the_log, resolve_journey(the_log, options.pop("journey", None), **options)
+
+
+def write_output(text: str, target: str, what: str = "") -> None:
+    """Write ``text`` to the file ``target``, or to stdout when it is ``-``."""
+    if target == "-":
+        sys.stdout.write(text + "\n")
+    else:
+        Path(target).write_text(text + "\n", encoding="utf-8")
+        err_console.print(f"wrote {what + ' to ' if what else ''}{target}")
+

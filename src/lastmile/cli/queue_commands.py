@@ -6,7 +6,6 @@ print or write the result.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -32,8 +31,8 @@ from lastmile.cli.options import (
     TimestampOpt,
     TzOpt,
     ValueOpt,
-    open_log,
-    resolve_journey,
+    open_log_and_journey,
+    write_output,
 )
 
 ModelOpt = Annotated[Path | None, typer.Option(
@@ -41,22 +40,6 @@ ModelOpt = Annotated[Path | None, typer.Option(
     "the cases closed by --as-of)")]
 JsonOpt = Annotated[str | None, typer.Option(
     "--json", help="write the result as JSON; '-' for stdout")]
-
-
-def _write(text: str, target: str, what: str) -> None:
-    if target == "-":
-        sys.stdout.write(text + "\n")
-    else:
-        Path(target).write_text(text + "\n", encoding="utf-8")
-        err_console.print(f"wrote {what} to {target}")
-
-
-def _log_and_journey(log: str, quiet: bool, **kw: Any) -> tuple[Any, Any]:
-    reading = {k: kw.pop(k) for k in ("case", "activity", "timestamp", "resource", "dayfirst",
-                                      "tz", "lifecycle", "dedupe", "quarantine")}
-    the_log = open_log(log, quiet=quiet, **reading)
-    the_journey = resolve_journey(the_log, kw.pop("journey"), **kw)
-    return the_log, the_journey
 
 
 def _deadline_text(row: Any) -> str:
@@ -139,7 +122,7 @@ def queue(
     """
     from lastmile.queue import follow_through_queue
 
-    the_log, the_journey = _log_and_journey(
+    the_log, the_journey = open_log_and_journey(
         log, json_out == "-", journey=journey, stages=stages, finish=finish, fail=fail,
         last_mile=last_mile, timeout=timeout, value=value, case=case, activity=activity,
         timestamp=timestamp, resource=resource, dayfirst=dayfirst, tz=tz,
@@ -153,7 +136,7 @@ def queue(
         result.to_frame().to_csv(csv_out, index=False)
         err_console.print(f"wrote the queue to {csv_out}")
     if json_out:
-        _write(result.to_json(), json_out, "the queue")
+        write_output(result.to_json(), json_out, "the queue")
         if json_out == "-":
             return
     print_queue(result)
@@ -186,7 +169,7 @@ def train(
     """
     from lastmile.queue import train_risk_model
 
-    the_log, the_journey = _log_and_journey(
+    the_log, the_journey = open_log_and_journey(
         log, False, journey=journey, stages=stages, finish=finish, fail=fail,
         last_mile=last_mile, timeout=timeout, value=value, case=case, activity=activity,
         timestamp=timestamp, resource=resource, dayfirst=dayfirst, tz=tz,
@@ -231,7 +214,7 @@ def evaluate(
 
     from lastmile.queue import evaluate_model
 
-    the_log, the_journey = _log_and_journey(
+    the_log, the_journey = open_log_and_journey(
         log, json_out == "-", journey=journey, stages=stages, finish=finish, fail=fail,
         last_mile=last_mile, timeout=timeout, value=value, case=case, activity=activity,
         timestamp=timestamp, resource=resource, dayfirst=dayfirst, tz=tz,
@@ -239,7 +222,7 @@ def evaluate(
     result = evaluate_model(the_log, the_journey, str(model) if model is not None else None,
                             as_of, train_ratio=train_ratio)
     if json_out:
-        _write(result.to_json(), json_out, "the evaluation")
+        write_output(result.to_json(), json_out, "the evaluation")
         if json_out == "-":
             return
     console.print(result.summary, markup=False, highlight=False, soft_wrap=True)

@@ -29,7 +29,8 @@ from lastmile.cli.options import (
     TzOpt,
     ValueOpt,
     open_log,
-    resolve_journey,
+    open_log_and_journey,
+    write_output,
 )
 from lastmile.reporting import report_data
 
@@ -78,21 +79,16 @@ def report(
     O_SENT,O_SENT_BACK,A_APPROVED -o report.html`
     """
     quiet = json_out == "-"
-    the_log = open_log(log, case=case, activity=activity, timestamp=timestamp,
-                       resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=lifecycle,
-                       dedupe=dedupe, quarantine=quarantine, quiet=False)
-    the_journey = resolve_journey(the_log, journey, stages=stages, finish=finish, fail=fail,
-                                  last_mile=last_mile, timeout=timeout, value=value)
+    the_log, the_journey = open_log_and_journey(
+        log, quiet=False, case=case, activity=activity, timestamp=timestamp,
+        resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=lifecycle, dedupe=dedupe,
+        quarantine=quarantine, journey=journey, stages=stages, finish=finish, fail=fail,
+        last_mile=last_mile, timeout=timeout, value=value)
     data, result = report_data(the_log, the_journey, as_of, drivers=not no_why, by=by)
     if json_out:
         import json
 
-        text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-        if json_out == "-":
-            sys.stdout.write(text + "\n")
-        else:
-            Path(json_out).write_text(text + "\n", encoding="utf-8")
-            err_console.print(f"wrote {json_out}")
+        write_output(json.dumps(data, indent=2, ensure_ascii=False, default=str), json_out)
     if csv_dir:
         for path in write_case_csv(result, csv_dir):
             err_console.print(f"wrote {path}")

@@ -28,8 +28,7 @@ from lastmile.cli.options import (
     TimestampOpt,
     TzOpt,
     ValueOpt,
-    open_log,
-    resolve_journey,
+    open_log_and_journey,
 )
 
 
@@ -79,11 +78,11 @@ def timing(
     """
     from lastmile.timing import timing as compute_timing
 
-    the_log = open_log(log, case=case, activity=activity, timestamp=timestamp,
-                       resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=lifecycle,
-                       dedupe=dedupe, quarantine=quarantine)
-    the_journey = resolve_journey(the_log, journey, stages=stages, finish=finish, fail=fail,
-                                  last_mile=last_mile, timeout=timeout, value=value)
+    the_log, the_journey = open_log_and_journey(
+        log, quiet=False, case=case, activity=activity, timestamp=timestamp,
+        resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=lifecycle, dedupe=dedupe,
+        quarantine=quarantine, journey=journey, stages=stages, finish=finish, fail=fail,
+        last_mile=last_mile, timeout=timeout, value=value)
     result = compute_timing(the_log.table, the_journey, as_of=as_of, by=by,
                             threshold=threshold, validate=False)
     if svg_out is not None:

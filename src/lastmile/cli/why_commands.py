@@ -29,8 +29,7 @@ from lastmile.cli.options import (
     TimestampOpt,
     TzOpt,
     ValueOpt,
-    open_log,
-    resolve_journey,
+    open_log_and_journey,
 )
 
 
@@ -108,11 +107,11 @@ def why(
     from lastmile.why import why as find_drivers
 
     quiet = json_out == "-"
-    the_log = open_log(log, case=case, activity=activity, timestamp=timestamp,
-                       resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=lifecycle,
-                       dedupe=dedupe, quarantine=quarantine, quiet=quiet)
-    the_journey = resolve_journey(the_log, journey, stages=stages, finish=finish, fail=fail,
-                                  last_mile=last_mile, timeout=timeout, value=value)
+    the_log, the_journey = open_log_and_journey(
+        log, quiet=quiet, case=case, activity=activity, timestamp=timestamp,
+        resource=resource, dayfirst=dayfirst, tz=tz, lifecycle=lifecycle, dedupe=dedupe,
+        quarantine=quarantine, journey=journey, stages=stages, finish=finish, fail=fail,
+        last_mile=last_mile, timeout=timeout, value=value)
     if sys.stderr.isatty() and not quiet:
         with err_console.status("comparing finished and failed cases…"):
             result = find_drivers(the_log, the_journey, as_of=as_of, min_support=min_support,
