@@ -44,7 +44,7 @@ def report_data(
                     "duplicates": a.duplicates, "reasons": dict(a.reasons),
                     "file": str(log.quarantine_file) if log.quarantine_file else None},
     )
-    data["timing"] = timing_section(log, journey, as_of)
+    data["timing"] = timing_section(log, journey, as_of, cases=result.case_table)
     if drivers:
         data["why"] = why_section(log, journey, as_of)
     if by:
@@ -90,12 +90,17 @@ def _thin(rows: list[dict[str, Any]], most: int = 400) -> list[dict[str, Any]]:
     return [rows[round(i * step)] for i in range(most)]
 
 
-def timing_section(log: Log, journey: Journey, as_of: Any = None) -> dict[str, Any] | None:
-    """The survival curve in the last mile, compact enough to embed in the page."""
+def timing_section(
+    log: Log, journey: Journey, as_of: Any = None, cases: Any = None
+) -> dict[str, Any] | None:
+    """The survival curve in the last mile, compact enough to embed in the page.
+
+    ``cases`` is the case table of the same journey and ``as_of``, when the caller has it.
+    """
     from lastmile.timing import timing
 
     try:
-        t = timing(log.table, journey, as_of=as_of, validate=False)
+        t = timing(log.table, journey, as_of=as_of, validate=False, cases=cases)
     except Exception as exc:  # the report still renders; the reason is shown in its place
         from lastmile.errors import LastmileError
 

@@ -86,7 +86,8 @@ _CURVE_COLUMNS = ["time", "finished", "lower", "upper", "at_risk", "failed", "ch
 
 
 def last_mile_durations(
-    events: ir.Table, journey: Journey, as_of: Any = None, by: str | None = None
+    events: ir.Table, journey: Journey, as_of: Any = None, by: str | None = None,
+    cases: ir.Table | None = None,
 ) -> pd.DataFrame:
     """One row per case that entered the last mile: how long until its outcome, and which.
 
@@ -100,6 +101,9 @@ def last_mile_durations(
         End of observation (default: the last event of the log); later events are ignored.
     by
         Optional case attribute to add as the column ``segment`` (raw values, not grouped).
+    cases
+        The case table of the same journey and ``as_of`` if the caller already has one (for
+        instance materialised by ``compute_report``); built from ``events`` otherwise.
 
     Returns
     -------
@@ -135,7 +139,8 @@ def last_mile_durations(
             else "the log has " + ", ".join(repr(c) for c in known[:12]),
         )
     cut = as_timestamp(as_of)
-    cases = case_table(events, journey, as_of=cut)
+    if cases is None:  # the caller may pass the case table it already has (same as_of)
+        cases = case_table(events, journey, as_of=cut)
     cases = cases.filter(cases.entered_last_mile)
     if cut is not None:
         end: ir.Value = literal_time(cut)
@@ -726,6 +731,7 @@ def timing(
     alpha: float = 0.05,
     min_at_risk: int = 10,
     validate: bool = True,
+    cases: ir.Table | None = None,
 ) -> Timing:
     """Time from entering the last mile to finishing, with censoring; the going-cold point.
 
@@ -753,6 +759,9 @@ def timing(
     validate
         Check the journey against the log first (as ``compute_report`` does): an activity it
         names that never occurs is an error with a did-you-mean.
+    cases
+        The case table of the same journey and ``as_of``, if already built (see
+        :func:`last_mile_durations`).
 
     Returns
     -------
@@ -792,7 +801,7 @@ def timing(
 
         journey.validate(activity_counts(events), columns=events.columns)
     cut = as_timestamp(as_of)
-    durations = last_mile_durations(events, journey, as_of=cut, by=by)
+    durations = last_mile_durations(events, journey, as_of=cut, by=by, cases=cases)
     if cut is not None:
         log_end: datetime | None = cut
     else:

@@ -194,7 +194,8 @@ def compute_report(
     cut = as_timestamp(as_of)
     if validate:
         journey.validate(activity_counts(events), columns=events.columns)
-    cases = case_table(events, journey, as_of=cut)
+    # materialised once: the aggregates, the trend and the timing section all read it
+    cases = case_table(events, journey, as_of=cut).cache()
     aggs: dict[str, ir.Scalar] = {
         "n_cases": cases.count(),
         "n_events": cases.events.sum().coalesce(0),
