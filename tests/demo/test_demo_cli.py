@@ -49,3 +49,21 @@ def test_unknown_scenario_is_one_red_line():
 def test_race_only_with_marathon(tmp_path):
     result = runner.invoke(app, ["demo", "telecom", "--race", str(tmp_path)])
     assert result.exit_code == 2 and "marathon demo only" in result.output
+
+
+def test_marathon_writes_the_real_race_and_its_report(tmp_path):
+    import json
+
+    from tests.conftest import shared_file
+
+    races = shared_file("ultramarathon/vp_list.yaml").parent
+    out = tmp_path / "m"
+    result = runner.invoke(app, ["demo", "marathon", "--cases", "800", "-o", str(out),
+                                 "--race", str(races)])
+    assert result.exit_code == 0, result.output
+    html = (out / "race" / "report.html").read_text()
+    assert "data-chart=\"funnel\"" in html
+    data = json.loads(html.split('id="lastmile-data">', 1)[1].split("</script>", 1)[0])
+    # the report of the real race counts the runners that failed in the last quarter
+    assert data["last_mile"]["failed"] + data["last_mile"]["reversed"] == 90
+    assert data["cases"] == 2295

@@ -93,6 +93,7 @@ def demo(
 
         real = convert_race(race)
         rpaths = real.write(folder / "race")
+        rpaths["report"] = write_report(folder / "race")  # the real race, read like any log
         acc = real.accounting
         console.print(f"[bold]real race[/]: {acc['loaded']:,} runners loaded from "
                       f"{acc['files']} editions, {acc['quarantined']} rows quarantined "
