@@ -67,19 +67,28 @@ def by_section(log: Log, journey: Journey, by: str, as_of: Any = None) -> dict[s
     return {"attribute": by, "stages": [s.name for s in journey.stages], "rows": rows}
 
 
-def why_section(log: Log, journey: Journey, as_of: Any = None, top: int = 25) -> dict[str, Any]:
-    """The drivers of last-mile failure, best first (the top ``top``), for the page."""
+def _section(build: Any) -> dict[str, Any]:
+    """Run one optional section; a user-facing problem is shown in its place, not fatal."""
     from lastmile.errors import LastmileError
-    from lastmile.why import why
 
     try:
-        d = why(log.table, journey, as_of=as_of).to_dict()
+        return build()
     except LastmileError as exc:
         return {"error": str(exc)}
-    d["drivers"] = d.get("drivers", [])[:top]
-    d.pop("curves", None)
-    d.pop("features", None)
-    return d
+
+
+def why_section(log: Log, journey: Journey, as_of: Any = None, top: int = 25) -> dict[str, Any]:
+    """The drivers of last-mile failure, best first (the top ``top``), for the page."""
+    from lastmile.why import why
+
+    def build() -> dict[str, Any]:
+        d = why(log.table, journey, as_of=as_of).to_dict()
+        d["drivers"] = d.get("drivers", [])[:top]
+        d.pop("curves", None)
+        d.pop("features", None)
+        return d
+
+    return _section(build)
 
 
 def _thin(rows: list[dict[str, Any]], most: int = 400) -> list[dict[str, Any]]:
@@ -92,25 +101,20 @@ def _thin(rows: list[dict[str, Any]], most: int = 400) -> list[dict[str, Any]]:
 
 def timing_section(
     log: Log, journey: Journey, as_of: Any = None, cases: Any = None
-) -> dict[str, Any] | None:
+) -> dict[str, Any]:
     """The survival curve in the last mile, compact enough to embed in the page.
 
     ``cases`` is the case table of the same journey and ``as_of``, when the caller has it.
     """
     from lastmile.timing import timing
 
-    try:
-        t = timing(log.table, journey, as_of=as_of, validate=False, cases=cases)
-    except Exception as exc:  # the report still renders; the reason is shown in its place
-        from lastmile.errors import LastmileError
+    def build() -> dict[str, Any]:
+        data = timing(log.table, journey, as_of=as_of, validate=False, cases=cases).to_dict()
+        data["curve"] = _thin(data.get("curve") or [])
+        data["segments"] = []
+        return data
 
-        if isinstance(exc, LastmileError):
-            return {"error": str(exc)}
-        raise
-    data = t.to_dict()
-    data["curve"] = _thin(data.get("curve") or [])
-    data["segments"] = []
-    return data
+    return _section(build)
 
 
 def build_report(

@@ -947,7 +947,9 @@ def _path(kind: str, points: list[str], colour: str, width: float, dash: str | N
     )
 
 
-def timing_chart_svg(timing: Timing | Mapping[str, Any], segments: bool = True) -> str:
+def timing_chart_svg(
+    timing: Timing | Mapping[str, Any], segments: bool = True, uid: str | None = None
+) -> str:
     """The curve of P(finished by t) with its band and the going-cold point, as inline SVG.
 
     Takes a :class:`Timing` or its :meth:`~Timing.to_dict` form. No JavaScript, no network: one
@@ -963,6 +965,9 @@ def timing_chart_svg(timing: Timing | Mapping[str, Any], segments: bool = True) 
     - ``<line data-going-cold="HOURS">``: the going-cold point; ``<line
       data-ever-finish="SHARE">``: the plateau F(∞);
     - with ``segments``, each segment's F(t) as ``<path data-curve="NAME">`` (no band).
+
+    With ``uid`` the title and description get the ids ``UID-title`` and ``UID-desc`` and the
+    ``<svg>`` names them in ``aria-labelledby`` (for a page with several charts).
 
     The x axis (days) stops where the curve has levelled off. Text from the data is escaped.
     Empty string without a curve.
@@ -1018,11 +1023,14 @@ def timing_chart_svg(timing: Timing | Mapping[str, Any], segments: bool = True) 
            f"{threshold:.0%} of its chance at entry." if cold is not None
            else "; not going cold within the time observed.")
     )
+    labelled = f' aria-labelledby="{uid}-title {uid}-desc"' if uid else ""
+    title_id = f' id="{uid}-title"' if uid else ""
+    desc_id = f' id="{uid}-desc"' if uid else ""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {_n(_W)} {_n(height)}" '
-        f'role="img" class="chart timing-chart" font-family="sans-serif">',
-        "<title>Time to finish after entering the last mile</title>",
-        f"<desc>{escape(desc)}</desc>",
+        f'role="img" class="chart timing-chart" font-family="sans-serif"{labelled}>',
+        f"<title{title_id}>Time to finish after entering the last mile</title>",
+        f"<desc{desc_id}>{escape(desc)}</desc>",
     ]
     # grid and axes
     for v in (0.0, 0.25, 0.5, 0.75, 1.0):

@@ -19,7 +19,7 @@ import duckdb
 
 from lastmile.io.columns import ColumnMapping, detect_mapping
 from lastmile.io.readers import RAW, Raw, drop_raw, quote
-from lastmile.io.timestamps import TimeFormat, detect_format, parse_sql
+from lastmile.io.timestamps import TimeFormat, detect_format, parse_sql, utc_sql
 
 CORE = ("case_id", "activity", "timestamp", "resource", "event_index")
 STANDARD_LIFECYCLE = {
@@ -101,30 +101,18 @@ def _dtype_of(duck_type: str) -> str:
     return "category"
 
 
-def _utc(sql: str) -> str:
-    """``(x AT TIME ZONE 'UTC')`` written as ``make_timestamp(epoch_us(x))``: same value."""
-    tail = " AT TIME ZONE 'UTC')"
-    if sql.startswith("(") and sql.endswith(tail):
-        return f"make_timestamp(epoch_us({sql[1:-len(tail)]}))"
-    return sql
-
-
 def _time_sql(col: str, duck_type: str, fmt: TimeFormat, tz: str) -> str:
-    return _utc(_time_sql_slow(col, duck_type, fmt, tz))
-
-
-def _time_sql_slow(col: str, duck_type: str, fmt: TimeFormat, tz: str) -> str:
     q = quote(col)
     t = duck_type.upper()
     if t == "TIMESTAMP WITH TIME ZONE":
-        return f"({q} AT TIME ZONE 'UTC')"
+        return utc_sql(q)
     if t.startswith("TIMESTAMP") or t == "DATE":
         base = f"CAST({q} AS TIMESTAMP)"
-        return base if tz.upper() == "UTC" else f"(timezone('{tz}', {base}) AT TIME ZONE 'UTC')"
+        return base if tz.upper() == "UTC" else utc_sql(f"timezone('{tz}', {base})")
     if _dtype_of(t) == "number":
         if fmt.kind == "epoch_ms":
             return f"epoch_ms(CAST({q} AS BIGINT))"
-        return f"(to_timestamp(CAST({q} AS DOUBLE)) AT TIME ZONE 'UTC')"
+        return utc_sql(f"to_timestamp(CAST({q} AS DOUBLE))")
     return parse_sql(q, fmt, tz)
 
 
@@ -378,7 +366,7 @@ def _cast(attr: Attribute, native_type: str) -> str:
     q = quote(attr.name)
     t = native_type.upper()
     if t == "TIMESTAMP WITH TIME ZONE":
-        return f"make_timestamp(epoch_us({q})) AS {q}"
+        return f"{utc_sql(q)} AS {q}"
     if _dtype_of(t) != "category":
         return q
     text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
@@ -390,5 +378,5 @@ def _cast(attr: Attribute, native_type: str) -> str:
     if attr.dtype == "bool":
         return f"CAST({text} AS BOOLEAN) AS {q}"
     if attr.dtype == "time":
-        return f"make_timestamp(epoch_us(CAST({text} AS TIMESTAMPTZ))) AS {q}"
+        return f"{utc_sql(f'CAST({text} AS TIMESTAMPTZ)')} AS {q}"
     return q

@@ -101,6 +101,17 @@ def detect_format(sample: Sequence[str], *, dayfirst: bool | None = None) -> Tim
     return TimeFormat("strptime", top[0])
 
 
+def utc_sql(instant_sql: str) -> str:
+    """DuckDB SQL for the UTC wall time of a ``TIMESTAMPTZ`` as a plain ``TIMESTAMP``.
+
+    The same value as ``x AT TIME ZONE 'UTC'``, several times faster on millions of rows.
+
+    >>> utc_sql('"ts"')
+    'make_timestamp(epoch_us("ts"))'
+    """
+    return f"make_timestamp(epoch_us({instant_sql}))"
+
+
 def parse_sql(column_sql: str, fmt: TimeFormat, tz: str = "UTC") -> str:
     """DuckDB SQL that turns a VARCHAR column into a UTC ``TIMESTAMP`` (NULL where it fails).
 
@@ -113,12 +124,12 @@ def parse_sql(column_sql: str, fmt: TimeFormat, tz: str = "UTC") -> str:
     if fmt.kind == "epoch_ms":
         return f"epoch_ms(TRY_CAST({column_sql} AS BIGINT))"
     if fmt.kind == "epoch_s":
-        return f"(to_timestamp(TRY_CAST({column_sql} AS DOUBLE)) AT TIME ZONE 'UTC')"
+        return utc_sql(f"to_timestamp(TRY_CAST({column_sql} AS DOUBLE))")
     if fmt.kind == "iso":
         cleaned = f"replace(trim({column_sql}), ',', '.')"
-        return f"(TRY_CAST({cleaned} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+        return utc_sql(f"TRY_CAST({cleaned} AS TIMESTAMPTZ)")
     assert fmt.strptime is not None
     naive = f"try_strptime(trim({column_sql}), '{fmt.strptime}')"
     if tz.upper() == "UTC":
         return naive
-    return f"(timezone('{tz}', {naive}) AT TIME ZONE 'UTC')"
+    return utc_sql(f"timezone('{tz}', {naive})")

@@ -770,6 +770,12 @@ CHARTS: dict[str, Callable[..., Markup | None]] = {
 }
 
 
+def _inline(svg: str) -> Markup:
+    """A standalone SVG made ready to sit inside the page: HTML needs no SVG namespace, and the
+    page must not contain any URL at all."""
+    return Markup(svg.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1))
+
+
 def timing_chart(data: Mapping[str, Any], uid: str = "t") -> Markup | None:
     """The share finished over time in the last mile, with the going-cold point.
 
@@ -787,15 +793,7 @@ def timing_chart(data: Mapping[str, Any], uid: str = "t") -> Markup | None:
         return None
     from lastmile.timing import timing_chart_svg
 
-    svg = timing_chart_svg({**section, "curve": rows}, segments=False)
-    # inline SVG in HTML needs no namespace (and the page must not contain any URL); name the
-    # title and description like the other charts do, for screen readers
-    svg = svg.replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)
-    svg = svg.replace("<svg ", f'<svg aria-labelledby="{uid}-title {uid}-desc" ', 1)
-    svg = svg.replace("<title>", f'<title id="{uid}-title">', 1)
-    svg = svg.replace("<desc>", f'<desc id="{uid}-desc">', 1)
-    return Markup(svg)
-
+    return _inline(timing_chart_svg({**section, "curve": rows}, segments=False, uid=uid))
 
 
 def why_chart(data: Mapping[str, Any], uid: str = "w") -> Markup | None:
@@ -816,9 +814,7 @@ def why_chart(data: Mapping[str, Any], uid: str = "w") -> Markup | None:
     from lastmile.why.charts import lift_chart
 
     svg = lift_chart({**section, "drivers": rows}, uid=f"{uid}-lift")
-    if svg is None:
-        return None
-    return Markup(str(svg).replace(' xmlns="http://www.w3.org/2000/svg"', "", 1))
+    return None if svg is None else _inline(str(svg))
 
 
 CHARTS["timing"] = timing_chart
