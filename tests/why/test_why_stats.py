@@ -13,7 +13,13 @@ from tests.why.why_logs import team_log
 
 from lastmile.journey import Journey
 from lastmile.why import why
-from lastmile.why.stats import bh_qvalues, fisher_pvalues, wilson_interval
+from lastmile.why.stats import (
+    bh_qvalues,
+    fisher_pvalues,
+    simes_pvalue,
+    two_stage_qvalues,
+    wilson_interval,
+)
 
 JOURNEY = Journey.from_flags("Start,Offer,Signed", fail="Lost")
 
@@ -79,14 +85,29 @@ def test_rates_lift_interval_and_pvalue_by_hand(team_result) -> None:
     assert c["failures_attributable"] < 0
 
 
-def test_qvalues_are_bh_over_everything_tested(team_result) -> None:
+def test_qvalues_are_two_stage_over_distinct_comparisons(team_result) -> None:
     _, d = team_result
-    p = np.array([r["p_value"] for r in d.drivers])
+    # the resource of Offer splits the cases exactly as the team does: one family, and the two
+    # values of a two-valued feature are one comparison
+    def key(r: dict) -> tuple[str, str]:
+        fam = "team" if r["feature"] == "resource: Offer" else r["feature"]
+        n_values = sum(1 for x in d.drivers if x["feature"] == r["feature"])
+        return fam, "*" if n_values == 2 else r["value"].removeprefix("rep-")
+
+    keys = [key(r) for r in d.drivers]
+    distinct = list(dict.fromkeys(keys))
+    p = np.array([next(r["p_value"] for r, k in zip(d.drivers, keys, strict=True) if k == h)
+                  for h in distinct])
+    fam = np.array([h[0] for h in distinct])
     q = np.array([r["q_value"] for r in d.drivers])
-    np.testing.assert_allclose(q, multipletests(p, method="fdr_bh")[1], atol=1e-12)
-    assert d.tested == len(d.drivers)
+    assert d.features_tested == len(set(fam)) and d.tested == len(d.drivers)
+    for alpha in [*sorted(set(q)), 0.05]:
+        for a in (alpha * (1 - 1e-9), min(alpha * (1 + 1e-9), 1.0)):
+            rejected = dict(zip(distinct, _bb_rejections(p, fam, a), strict=True))
+            assert [bool(x <= a) for x in q] == [bool(rejected[k]) for k in keys]
     sig = {(r["feature"], r["value"]) for r in d.drivers if r["significant"]}
     assert sig == {(r["feature"], r["value"]) for r in d.drivers if r["q_value"] <= 0.05}
+    assert {r["feature"] for r in d.drivers if r["significant"]} == {"team", "resource: Offer"}
 
 
 def test_resource_duplicates_team_and_best_driver_first(team_result) -> None:
@@ -122,3 +143,43 @@ def test_to_frame_json_and_schema(team_result) -> None:
     assert list(frame["feature"]) == [r["feature"] for r in d.drivers]
     assert isinstance(frame, pd.DataFrame) and len(frame) == d.tested
     assert "failed there" in d.summary
+
+
+def _bb_rejections(p: np.ndarray, fam: np.ndarray, alpha: float) -> np.ndarray:
+    """The Benjamini–Bogomolov procedure at level ``alpha``, step by step with statsmodels."""
+    keys = sorted(set(fam))
+    simes = []
+    for f in keys:
+        pf = np.sort(p[fam == f])
+        simes.append(min(1.0, float(np.min(pf * len(pf) / np.arange(1, len(pf) + 1)))))
+    selected = multipletests(simes, alpha=alpha, method="fdr_bh")[0]
+    r, m = int(selected.sum()), len(keys)
+    out = np.zeros(p.shape, dtype=bool)
+    for f, sel in zip(keys, selected, strict=True):
+        if sel:
+            idx = np.flatnonzero(fam == f)
+            out[idx] = multipletests(p[idx], alpha=alpha * r / m, method="fdr_bh")[0]
+    return out
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_two_stage_qvalues_match_the_procedure_at_every_level(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    fam = rng.choice(list("abcdefghij"), size=60)
+    p = np.where(rng.random(60) < 0.3, rng.uniform(0, 0.004, 60), rng.uniform(size=60))
+    p[5] = p[6]  # ties
+    q, fq = two_stage_qvalues(p, fam)
+    for f in set(fam):  # the family q-value is BH over the Simes p-values
+        assert len(set(fq[fam == f])) == 1
+    levels = sorted(set(np.round(q, 12)) | {0.01, 0.05, 0.1, 0.2})
+    for alpha in levels:
+        for a in (alpha * (1 - 1e-9), min(alpha * (1 + 1e-9), 1.0)):
+            np.testing.assert_array_equal(q <= a, _bb_rejections(p, fam, a), err_msg=str(a))
+
+
+def test_simes_is_bh_rejecting_anything() -> None:
+    rng = np.random.default_rng(9)
+    for _ in range(200):
+        p = rng.uniform(0, 0.2, size=rng.integers(1, 8))
+        for alpha in (0.01, 0.05):
+            assert (simes_pvalue(p) <= alpha) == multipletests(p, alpha, "fdr_bh")[0].any()

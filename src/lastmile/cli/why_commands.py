@@ -83,7 +83,8 @@ def why(
     min_support: Annotated[int, typer.Option(
         "--min-support", help="driver values with fewer cases are not tested")] = 30,
     fdr: Annotated[float, typer.Option(
-        "--fdr", help="false-discovery rate (Benjamini–Hochberg) across all values tested")
+        "--fdr", help="false-discovery rate: features first (Simes + Benjamini–Hochberg), then "
+        "values within the selected features (Benjamini–Bogomolov)")
     ] = 0.05,
     limit: Annotated[int, typer.Option("--top", help="rows to show in the table")] = 15,
     show_all: Annotated[bool, typer.Option(
@@ -99,7 +100,7 @@ def why(
     """Why the last mile fails: the segments, people, paths and timings that drive failure.
 
     Compares the cases that entered the last mile and finished with those that failed there,
-    value by value, with 95 % intervals, Benjamini–Hochberg q-values and a multivariate check
+    value by value, with 95 % intervals, two-stage false-discovery q-values and a multivariate check
     ("holds up" or "explained by ..."). Example: `lastmile why bpic2012.xes.gz --stages
     A_SUBMITTED,A_PREACCEPTED,A_ACCEPTED,O_SENT,O_SENT_BACK,A_APPROVED --fail
     A_DECLINED,A_CANCELLED`

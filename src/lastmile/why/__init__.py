@@ -6,8 +6,10 @@ case attributes, event attributes at the entry, resources, the path before the l
 timing, rework and pace (see :mod:`lastmile.why.features`). For every value of every candidate
 feature it gives the failure rate with a 95 % Wilson interval, the lift over the baseline, the
 cases and failures, the failures (and value) attributable, a two-sided Fisher exact p-value and
-a Benjamini–Hochberg q-value across everything tested. A logistic regression on the significant
-drivers marks those that *hold up* and those explained away by another driver.
+a q-value of a two-stage procedure — the features first (Simes, then Benjamini–Hochberg across
+features), then the values inside the features selected (Benjamini and Bogomolov), each distinct
+comparison counted once. A logistic regression on the significant drivers marks those that
+*hold up* and those explained away by another driver.
 
 All counting runs on the engine (Ibis group-bys over the case feature table); only one row per
 driver value comes back to Python.
@@ -52,7 +54,7 @@ from lastmile.why.model import (
     independent_columns,
     weighted_corr,
 )
-from lastmile.why.stats import bh_qvalues, fisher_pvalues, wilson_interval
+from lastmile.why.stats import fisher_pvalues, two_stage_qvalues, wilson_interval
 
 __all__ = ["SCHEMA", "Drivers", "breakdown", "why"]
 
@@ -63,6 +65,10 @@ MAX_MODEL = 40
 DUPLICATE_CORR = 0.98
 #: Above this, a driver is mostly the same cases as a stronger one and is explained by it.
 OVERLAP_CORR = 0.7
+#: A driver with at least this share of its cases inside another's (and fewer cases) refines it.
+NESTED_SHARE = 0.95
+#: ... and a driver outside another's cases holding this share of the rest is its mirror image.
+MIRROR_SHARE = 0.9
 
 _COLUMNS = ["feature", "value", "group", "lo", "hi", "failure_rate", "ci_low", "ci_high",
             "baseline", "lift", "cases", "failures", "population", "failures_attributable",
@@ -101,6 +107,7 @@ class Drivers:
     journey: dict[str, Any] = field(default_factory=dict)
     follow_up_days: float = 0.0
     excluded_recent: int = 0
+    features_tested: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready dict, schema ``lastmile.why/1``."""
@@ -114,6 +121,7 @@ class Drivers:
             "follow_up_days": self.follow_up_days,
             "excluded_recent": self.excluded_recent,
             "tested": self.tested,
+            "features_tested": self.features_tested,
             "significant": sum(1 for d in self.drivers if d["significant"]),
             "model": self.model,
             "journey": self.journey,
@@ -147,8 +155,9 @@ class Drivers:
                          f"{self.follow_up_days:.3g} days of the log are left out (their "
                          "follow-up is incomplete).")
         sig = [d for d in self.drivers if d["significant"]]
-        lines.append(f"{self.tested:,} driver values tested, {len(sig):,} pass the "
-                     f"{self.fdr:.0%} false-discovery rate (min. support {self.min_support}).")
+        lines.append(f"{self.tested:,} driver values of {self.features_tested:,} features "
+                     f"tested, {len(sig):,} pass the {self.fdr:.0%} false-discovery rate "
+                     f"(min. support {self.min_support}).")
         for d in sig[:10]:
             tag = "holds up" if d["holds_up"] else (
                 f"explained by {d['confounder']}" if d["confounder"] else "does not hold up")
@@ -292,7 +301,8 @@ def why(
     min_support
         Driver values with fewer cases (or leaving fewer cases in the rest) are not tested.
     fdr
-        False-discovery rate of the Benjamini–Hochberg procedure across all tested values.
+        False-discovery rate of the two-stage procedure (features, then their values; see
+        :func:`lastmile.why.stats.two_stage_qvalues`).
     bins
         Numeric features are cut into this many quantile bins.
     attributes
@@ -334,6 +344,7 @@ def why(
     population, failures = int(tot["n"]), int(tot["k"] or 0)
     baseline = failures / population if population else None
     by_col = {f.column: f for f in fs.features}
+    by_name = {f.name: f.column for f in fs.features}
     jinfo = {"last_mile": j.last_mile, "finish": j.finish, "stages": list(j.stage_names)}
     feats_info = [{"feature": f.name, "group": f.group, "kind": f.kind,
                    "description": f.description, "applies": f.applies} for f in fs.features]
@@ -345,6 +356,11 @@ def why(
 
     counts["_cases"] = counts["_cases"].astype(np.int64)
     counts["_failures"] = counts["_failures"].fillna(0).astype(np.int64)
+    short = _under_covered(counts, fs.features, population)
+    for info in feats_info:
+        if info["feature"] in short:
+            info["not_tested"] = short[info["feature"]]
+    counts = counts[~counts["_feature"].isin([by_name[n] for n in short])]
     grp = counts.groupby("_feature")
     counts["_pop"] = grp["_cases"].transform("sum")
     counts["_popfail"] = grp["_failures"].transform("sum")
@@ -366,7 +382,12 @@ def why(
     base = t["_popfail"].to_numpy() / t["_pop"].to_numpy()
     lo, hi = wilson_interval(a, n1)
     p = fisher_pvalues(a, n1, c, n2)
-    q = bh_qvalues(p)
+    family, hypothesis, same = _hypotheses(ft, counts, t, fs.features)
+    first = ~pd.Series(hypothesis).duplicated().to_numpy()
+    q_h, fq_h = two_stage_qvalues(p[first], family[first])
+    q = pd.Series(q_h, index=hypothesis[first]).reindex(hypothesis).to_numpy()
+    fq = pd.Series(fq_h, index=hypothesis[first]).reindex(hypothesis).to_numpy()
+    n_families = len(set(family))
     lost = t["_lost"].astype(float).to_numpy()
     share = np.where(rate > 0, np.clip(1 - rest / np.where(rate > 0, rate, 1), 0, 1), 0)
     rows: list[dict[str, Any]] = []
@@ -383,21 +404,107 @@ def why(
             "failures_attributable": float(a[i] - n1[i] * rest[i]),
             "value_lost_attributable": (float(lost[i] * share[i]) if fs.has_value
                                         and not math.isnan(lost[i]) else None),
-            "p_value": float(p[i]), "q_value": float(q[i]),
+            "p_value": float(p[i]), "q_value": float(q[i]), "feature_q_value": float(fq[i]),
             "significant": bool(q[i] <= fdr),
             "holds_up": False, "adjusted_odds_ratio": None, "confounder": None,
             "duplicate_of": None, "same_cases_as": [], "_col": col,
             "_priority": f.priority,
             "_rest_rate": float(rest[i]),
+            "_same": (same[col][0], same[col][1].get(label, label)) if col in same else None,
         })
-    method = _multivariate(ft, rows, by_col)
+    method = _multivariate(ft, [r for r in rows if r["_same"] is None], by_col)
+    _copy_identical(rows)
     rows = _rank(rows)
     for r in rows:
         r.pop("_col", None)
         r.pop("_rest_rate", None)
         r.pop("_priority", None)
+        r.pop("_same", None)
     return Drivers(rows, curves, population, failures, baseline, min_support, fdr, len(rows),
-                   feats_info, method, jinfo, **extra)
+                   feats_info, method, jinfo, features_tested=n_families, **extra)
+
+
+def _hypotheses(ft: ir.Table, counts: pd.DataFrame, t: pd.DataFrame,
+                features: list[Feature]
+                ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[str, dict[str, str]]]]:
+    """The family (feature) and the distinct hypothesis of every tested value (rows of ``t``).
+
+    A hypothesis is a comparison of cases against the rest; it is counted once however many
+    rows show it: the two values of a two-valued feature are one comparison (mirror-image
+    tables, the same p-value), and features that split the cases identically (the coach who
+    signs members up also does their check-ins) are one family whose values are the same
+    comparisons. Identical splits are found from the counts and confirmed on the engine.
+    The third item maps such a feature's column to ``(representative column, {its label: the
+    representative's label})``.
+    """
+    cols = [f.column for f in features]
+    prio = {f.column: f.priority for f in features}
+    sig: dict[tuple[Any, ...], list[str]] = {}
+    for col, g in counts.groupby("_feature", sort=False):
+        if len(g) >= 2:
+            key = tuple(sorted(zip(g["_cases"].tolist(), g["_failures"].tolist(), strict=True)))
+            sig.setdefault(key, []).append(col)
+    rep: dict[str, tuple[str, dict[str, str]]] = {}
+    for group in sig.values():
+        # the representative: the feature nearest the last mile (the resource of the entry,
+        # a case attribute), then the first
+        group.sort(key=lambda col: (prio[col], cols.index(col)))
+        for other in group[1:]:
+            same = _same_split(ft, group[0], other)
+            if same is not None:
+                rep[other] = (group[0], same)
+    nvalues = counts.groupby("_feature")["_label"].count()
+    family, hyp = [], []
+    for col, label in zip(t["_feature"], t["_label"], strict=True):
+        fam, mapping = rep.get(col, (col, None))
+        lab = mapping.get(label, label) if mapping else label
+        family.append(fam)
+        hyp.append(f"{fam}\x00" + ("*" if nvalues[fam] == 2 else str(lab)))
+    return np.asarray(family, dtype=object), np.asarray(hyp, dtype=object), rep
+
+
+def _copy_identical(rows: list[dict[str, Any]]) -> None:
+    """Values of a feature that splits the cases exactly as another are that feature's values
+    seen again: ``duplicate_of`` it, with its check (they stay out of the model)."""
+    by_key = {(r["_col"], str(r["value"])): r for r in rows}
+    for r in rows:
+        if r["_same"] is None:
+            continue
+        twin = by_key.get(r["_same"])
+        if twin is None:
+            continue
+        r["duplicate_of"] = f"{twin['feature']} = {twin['value']}"
+        twin["same_cases_as"].append(f"{r['feature']} = {r['value']}")
+        for k in ("holds_up", "adjusted_odds_ratio", "confounder"):
+            r[k] = twin[k]
+
+
+def _same_split(ft: ir.Table, a: str, b: str) -> dict[str, str] | None:
+    """``{label of b: label of a}`` when features ``a`` and ``b`` split the cases identically."""
+    pairs = ft.group_by([a, b]).aggregate(_n=ft.count()).to_pandas()
+    if pairs[a].nunique(dropna=False) != len(pairs) or pairs[b].nunique(dropna=False) != len(
+            pairs):
+        return None
+    return {str(y): str(x) for x, y in zip(pairs[a], pairs[b], strict=True)
+            if x is not None and y is not None and not pd.isna(x) and not pd.isna(y)}
+
+
+def _under_covered(counts: pd.DataFrame, features: list[Feature], population: int
+                   ) -> dict[str, str]:
+    """Features observed in too few of the compared cases to be tested (``min_coverage``).
+
+    ``{feature name: reason}``; the reason goes into ``features[].not_tested`` of the result.
+    """
+    seen = counts.groupby("_feature")["_cases"].sum()
+    out = {}
+    for f in features:
+        if f.min_coverage <= 0 or not population:
+            continue
+        share = float(seen.get(f.column, 0)) / population
+        if share < f.min_coverage:
+            out[f.name] = (f"observed in {share:.0%} of the cases, fewer than "
+                           f"{f.min_coverage:.0%}: the outcome often comes first")
+    return out
 
 
 def _edges(f: Feature, label: str) -> tuple[float | None, float | None]:
@@ -462,14 +569,19 @@ def _multivariate(ft: ir.Table, rows: list[dict[str, Any]], by_col: dict[str, Fe
     comp_of: dict[int, int] = {}
     overlap_of: dict[int, int] = {}
     for i in range(len(cand)):
-        for k in range(i):
-            if k in dup_of or k in comp_of or k in overlap_of:
-                continue
-            if corr[i, k] >= DUPLICATE_CORR:
-                dup_of[i] = k
-                break
-            if corr[i, k] <= -DUPLICATE_CORR and cand[i]["_col"] == cand[k]["_col"]:
-                comp_of[i] = k  # the other value of a two-valued feature: same test
+        earlier = [k for k in range(i) if k not in dup_of and k not in comp_of
+                   and k not in overlap_of]
+        # the same cases as a stronger driver first, so that a feature that splits the cases
+        # exactly as another is reported as its duplicate, value by value
+        dup = next((k for k in earlier if corr[i, k] >= DUPLICATE_CORR), None)
+        if dup is not None:
+            dup_of[i] = dup
+            continue
+        for k in earlier:
+            if corr[i, k] <= -DUPLICATE_CORR:
+                # the other value of a two-valued feature, or the mirror image of a driver of
+                # another feature: the same test
+                comp_of[i] = k
                 break
             if corr[i, k] >= OVERLAP_CORR:
                 # mostly the same cases as a stronger driver: the model cannot tell them apart,
@@ -478,6 +590,7 @@ def _multivariate(ft: ir.Table, rows: list[dict[str, Any]], by_col: dict[str, Fe
                 break
     left_out = set(dup_of) | set(comp_of) | set(overlap_of)
     core = [i for i in range(len(cand)) if i not in left_out]
+    nested = _nested(X[:, : len(names)], cases)
     apps = [len(names) + m for m in range(len(app_names))]
     method = None
     binned = [bool(by_col[r["_col"]].labels) for r in cand]
@@ -487,7 +600,11 @@ def _multivariate(ft: ir.Table, rows: list[dict[str, Any]], by_col: dict[str, Fe
         # way (Crew E looks good only next to SubCo B); the bins of a number are not (they
         # would move its reference along the curve). A driver that overlaps a stronger one is
         # not a covariate of the others, but is itself assessed next to it.
-        others = [j for j in core if j != i and (
+        # Nor is a refinement of driver i (a driver whose cases lie inside i's: the variant
+        # that contains the missed coursework, the teacher who recorded it): adjusting for it
+        # would ask whether i matters outside a part of itself; the refinement is assessed
+        # next to i instead.
+        others = [j for j in core if j != i and not nested[j, i] and (
             cand[j]["_col"] != cand[i]["_col"]
             or (not binned[i] and _direction(cand[j]) != _direction(cand[i])))]
         use = [i, *others, *apps]
@@ -525,6 +642,34 @@ def _multivariate(ft: ir.Table, rows: list[dict[str, Any]], by_col: dict[str, Fe
             r["confounder"] = _confounder(i, cand, corr, holding, binned,
                                           set(dup_of) | set(comp_of))
     return None if method is None else f"{method}, one per driver, adjusted for the others"
+
+
+def _nested(X: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``nested[j, i]``: driver ``j`` is no covariate for driver ``i``, being either
+
+    - a *refinement* of ``i``: at least :data:`NESTED_SHARE` of its cases are ``i``'s, and it
+      has fewer cases (the variant that contains the missed coursework); or
+    - nearly ``i``'s *reference group*: at least :data:`NESTED_SHARE` of its cases are not
+      ``i``'s and it holds at least :data:`MIRROR_SHARE` of the cases that are not ``i``'s
+      (the variant "all coursework submitted" next to "coursework missed"), so that ``i``
+      would be compared with a small remnant.
+
+    >>> X = np.array([[1, 1, 0], [1, 0, 0], [0, 0, 1], [0, 0, 1]], dtype=float)
+    >>> _nested(X, np.array([10.0, 10.0, 10.0, 10.0])).astype(int).tolist()
+    [[0, 0, 1], [1, 0, 0], [1, 0, 0]]
+    """
+    W = X * w[:, None]
+    size = W.sum(0)
+    both = W.T @ X  # both[j, i]: cases in j and in i
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = both / size[:, None]  # share of j's cases that are i's
+        rest = w.sum() - size  # cases that are not i's
+        covers = (size[:, None] - both) / rest[None, :]  # share of not-i that is j
+    refine = (inside >= NESTED_SHARE) & (size[:, None] < size[None, :])
+    mirror = (inside <= 1 - NESTED_SHARE) & (covers >= MIRROR_SHARE)
+    out = refine | mirror
+    np.fill_diagonal(out, False)
+    return out
 
 
 def _direction(r: dict[str, Any]) -> bool:

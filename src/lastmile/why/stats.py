@@ -1,4 +1,5 @@
-"""The statistics behind the drivers: Wilson intervals, Fisher's exact test, Benjamini–Hochberg.
+"""The statistics behind the drivers: Wilson intervals, Fisher's exact test, Benjamini–Hochberg,
+and the two-stage (feature, then value) procedure of Benjamini and Bogomolov.
 
 All functions take and return numpy arrays (one entry per driver value); the counting that
 feeds them is done by the engine.
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
-__all__ = ["Z95", "bh_qvalues", "fisher_pvalues", "wilson_interval"]
+__all__ = ["Z95", "bh_qvalues", "fisher_pvalues", "simes_pvalue", "two_stage_qvalues",
+           "wilson_interval"]
 
 #: The normal quantile of a two-sided 95 % interval.
 Z95 = float(stats.norm.ppf(0.975))
@@ -91,3 +93,72 @@ def fisher_pvalues(
         table = [[a[i], n1[i] - a[i]], [c[i], n2[i] - c[i]]]
         out[i] = stats.fisher_exact(table, alternative="two-sided").pvalue
     return out
+
+
+def simes_pvalue(pvalues: Sequence[float] | np.ndarray) -> float:
+    """Simes' combined p-value of a family: ``min_k p_(k) * K / k`` (capped at 1).
+
+    It tests "no hypothesis of the family is false", is valid when the p-values are
+    independent or positively dependent, and is at most ``α`` exactly when Benjamini–Hochberg
+    at level ``α`` rejects at least one hypothesis of the family.
+
+    >>> simes_pvalue([0.01, 0.04, 0.5])
+    0.03
+    """
+    p = np.sort(np.asarray(pvalues, dtype=np.float64))
+    if p.size == 0:
+        return float("nan")
+    return float(min(1.0, np.min(p * p.size / np.arange(1, p.size + 1))))
+
+
+def two_stage_qvalues(
+    pvalues: Sequence[float] | np.ndarray, families: Sequence[object] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Adjusted p-values of the Benjamini–Bogomolov procedure with Simes family p-values.
+
+    Stage 1 tests each family (a feature) as a whole: its Simes p-value, then
+    Benjamini–Hochberg across the ``m`` families; at level ``Q`` the ``R`` families with a
+    family q-value ``≤ Q`` are selected. Stage 2 runs Benjamini–Hochberg inside each selected
+    family at the reduced level ``Q · R / m``. This controls the false-discovery rate of the
+    families selected and the average false-discovery rate of the values inside them
+    (Benjamini & Bogomolov 2014, JRSS-B 76(1)), whatever the number of values of a family.
+
+    The adjusted p-value of a hypothesis is the smallest ``Q`` at which it is rejected, so a
+    value passes ``Q`` exactly when its q-value is ``≤ Q``. Each hypothesis is given once (the
+    caller merges identical ones).
+
+    Returns
+    -------
+    (q, family_q)
+        ``q`` per hypothesis, in input order; ``family_q`` the stage-1 q-value of the family of
+        each hypothesis.
+
+    >>> q, fq = two_stage_qvalues([0.001, 0.02, 0.3, 0.04], ["a", "a", "b", "c"])
+    >>> fq.round(3).tolist(), q.round(3).tolist()
+    ([0.006, 0.006, 0.3, 0.06], [0.006, 0.06, 0.3, 0.06])
+    """
+    p = np.asarray(pvalues, dtype=np.float64)
+    fam_keys, fam = np.unique(np.asarray(families, dtype=object).astype(str),
+                              return_inverse=True)
+    m = len(fam_keys)
+    if p.size == 0:
+        return np.empty(0), np.empty(0)
+    fam_p = np.array([simes_pvalue(p[fam == f]) for f in range(m)])
+    fam_q = bh_qvalues(fam_p)
+    within = np.empty_like(p)
+    for f in range(m):
+        idx = np.flatnonzero(fam == f)
+        within[idx] = bh_qvalues(p[idx])
+    # R(α) = #{family q ≤ α} is a step function; on the step [u_k, u_k+1) the hypothesis is
+    # rejected once α ≥ its family's q and α · R_k / m ≥ its within-family q-value
+    steps = np.unique(fam_q)
+    counts = np.searchsorted(np.sort(fam_q), steps, side="right")
+    q = np.ones_like(p)
+    done = np.zeros(p.shape, dtype=bool)
+    for k, (u, r) in enumerate(zip(steps, counts, strict=True)):
+        upper = steps[k + 1] if k + 1 < len(steps) else np.inf
+        alpha = np.maximum.reduce([np.full(p.shape, u), fam_q[fam], within * m / r])
+        ok = ~done & (alpha < upper)
+        q[ok] = alpha[ok]
+        done |= ok
+    return np.minimum(q, 1.0), fam_q[fam]
