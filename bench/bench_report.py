@@ -144,8 +144,8 @@ def _lastmile(source: str, spec: dict[str, Any], html: str) -> Any:
         else:
             stages["read"] = t1 - t0
         # compute_report runs two queries: the aggregates (status, funnel, last mile,
-        # stranded) and the trend; timing runs the per-case durations query and then fits the
-        # Aalen-Johansen curve (lifelines) in Python
+        # stranded) and the trend; timing runs the per-case durations query (fetched as Arrow)
+        # and computes the Aalen-Johansen curve with numpy (lifelines' arithmetic)
         stages["report: measures (aggregates + trend queries)"] = spent.get("measures", 0.0)
         stages["report: timing (durations query + survival curve)"] = spent.get("timing", 0.0)
         stages["report: other"] = (t2 - t1) - spent.get("measures", 0.0) - spent.get("timing", 0.0)

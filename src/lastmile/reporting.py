@@ -105,11 +105,14 @@ def timing_section(
     """The survival curve in the last mile, compact enough to embed in the page.
 
     ``cases`` is the case table of the same journey and ``as_of``, when the caller has it.
+    The curve keeps at most 400 of its points (the same rows as thinning its full JSON form:
+    only those are turned into Python numbers).
     """
     from lastmile.timing import timing
 
     def build() -> dict[str, Any]:
-        data = timing(log.table, journey, as_of=as_of, validate=False, cases=cases).to_dict()
+        t = timing(log.table, journey, as_of=as_of, validate=False, cases=cases)
+        data = t.to_dict(curve_points=400)
         data["curve"] = _thin(data.get("curve") or [])
         data["segments"] = []
         return data

@@ -14,7 +14,9 @@ Each case that entered has one outcome, or none yet:
 :func:`timing` estimates **F(t) = P(finished by t)**, the cumulative incidence of finishing,
 with the Aalen–Johansen estimator of ``lifelines`` (the Kaplan–Meier of the time to the first
 outcome, times the share of those outcomes that are finishes), with a 95 % band; and **G(t)**,
-the cumulative incidence of failure, the same way. ``docs/timing.md`` explains why failures
+the cumulative incidence of failure, the same way. lifelines' arithmetic runs here in numpy on
+the same event table (``AalenJohansenFitter`` itself takes seconds per million cases);
+``tests/timing`` shows the two equal. ``docs/timing.md`` explains why failures
 are a competing outcome rather than censored.
 
 The **going-cold point**: ``p0 = F(∞)`` (``F`` at the longest time observed) is the chance of
@@ -46,6 +48,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from statistics import NormalDist
 from typing import Any
 
 import ibis
@@ -129,6 +132,21 @@ def last_mile_durations(
     [['a', 'finished', 'finished', 36.0, 36.0], ['b', 'open', 'censored', 12.0, 12.0], \
 ['c', 'failed', 'failed', 6.0, 36.0]]
     """
+    cut = as_timestamp(as_of)
+    out = _durations_query(events, journey, cut, by, cases)
+    if by is None:
+        return _frame_from_arrow(out.to_pyarrow())
+    df = out.to_pandas().sort_values("case_id", kind="stable").reset_index(drop=True)
+    df["hours"] = _clipped(df["hours"])
+    df["watched_hours"] = _clipped(df["watched_hours"])
+    return df
+
+
+def _durations_query(
+    events: ir.Table, journey: Journey, cut: datetime | None, by: str | None,
+    cases: ir.Table | None,
+) -> ir.Table:
+    """The query behind :func:`last_mile_durations` (hours not yet clipped at 0, any order)."""
     if by is not None and by not in events.columns:
         known = [c for c in events.columns if c not in ("case_id", "event_index")]
         near = difflib.get_close_matches(by, known, n=3, cutoff=0.5)
@@ -138,7 +156,6 @@ def last_mile_durations(
             if near
             else "the log has " + ", ".join(repr(c) for c in known[:12]),
         )
-    cut = as_timestamp(as_of)
     if cases is None:  # the caller may pass the case table it already has (same as_of)
         cases = case_table(events, journey, as_of=cut)
     cases = cases.filter(cases.entered_last_mile)
@@ -174,10 +191,24 @@ def last_mile_durations(
         ev = events.filter(events.timestamp <= literal_time(cut)) if cut is not None else events
         attr = ev.group_by("case_id").aggregate(segment=ev[by].max())
         out = out.left_join(attr, "case_id").select(*out.columns, "segment")
-    df = out.to_pandas().sort_values("case_id", kind="stable").reset_index(drop=True)
-    # a failure activity before the case entered the last mile counts at entry
-    df["hours"] = df["hours"].astype("float64").clip(lower=0.0)
-    df["watched_hours"] = df["watched_hours"].astype("float64").clip(lower=0.0)
+    return out
+
+
+def _clipped(values: Any) -> np.ndarray:
+    """Hours as float64, negative ones set to 0 (a failure activity before the case entered
+    the last mile counts at entry); NaN stays NaN."""
+    hours = np.asarray(values, dtype="float64")
+    return np.where(hours < 0, 0.0, hours)
+
+
+def _frame_from_arrow(table: Any) -> pd.DataFrame:
+    """The :func:`last_mile_durations` frame from the fetched rows (a ``pyarrow.Table``)."""
+    import pyarrow.compute as pc
+
+    table = table.take(pc.sort_indices(table, sort_keys=[("case_id", "ascending")]))
+    df = table.to_pandas()
+    for name in ("hours", "watched_hours"):
+        df[name] = _clipped(df[name])
     return df
 
 
@@ -242,88 +273,150 @@ _OUTCOME_CODES = {"censored": 0, "finished": 1, "failed": 2}
 _AT_ZERO = 1e-9  # hours: where outcomes at time 0 are computed (folded back to 0)
 
 
-def _separate_ties(hours: np.ndarray, code: np.ndarray) -> np.ndarray:
-    """Move failures tied with finishes to the next representable time, just after them.
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a sorted array and how often each occurs."""
+    if len(values) == 0:
+        return values, np.zeros(0, dtype="int64")
+    start = np.flatnonzero(np.concatenate([[True], values[1:] != values[:-1]]))
+    return values[start], np.diff(np.append(start, len(values)))
 
-    lifelines' Aalen–Johansen jitters tied times of different outcomes at random; counting a
-    failure just after a finish at the same time instead gives exactly the Aalen–Johansen
-    estimate with ties (the failing case is still in the risk set when the finish happens).
+
+def _event_table(hours: np.ndarray, code: np.ndarray) -> dict[str, np.ndarray]:
+    """lifelines' event table of the time to the first outcome, ties separated.
+
+    One row at time 0 (everyone at risk), then one per distinct time: ``removed``,
+    ``observed`` (finishes and failures), ``observed_1`` (finishes), ``observed_2``
+    (failures) and ``at_risk`` (cases without an outcome just before), as lifelines'
+    ``AalenJohansenFitter.event_table`` has them for the same input.
+
+    Failures tied with finishes are moved to the next representable time, just after them:
+    counting a failure just after a finish at the same time gives exactly the Aalen–Johansen
+    estimate with ties (the failing case is still in the risk set when the finish happens);
+    lifelines would instead jitter tied times of different outcomes at random. lifelines also
+    sets the estimate of its first time (0) to 0, which would drop outcomes at 0 h (a case
+    that reached the finish the moment it entered the last mile): they are computed just after
+    0 and folded back by :func:`_aj_curve`.
+
+    >>> e = _event_table(np.array([0.0, 2.0, 2.0, 5.0]), np.array([1, 1, 2, 0]))
+    >>> e["time"].tolist(), e["at_risk"].tolist(), e["observed_2"].tolist()
+    ([0.0, 1e-09, 2.0, 2.0000000000000004, 5.0], [4, 4, 3, 2, 1], [0, 0, 0, 1, 0])
     """
-    # lifelines' Aalen–Johansen sets the estimate of its first time to 0, which drops outcomes
-    # at time 0 (a case that reached the finish the moment it entered the last mile) when
-    # there is no row before them; move them just after 0 and fold them back afterwards
-    t = np.where(hours > 0, hours.astype("float64"), _AT_ZERO)
-    for _ in range(20):
-        tied = (code == 2) & np.isin(t, t[code == 1])
-        if not tied.any():
+    t = np.where(hours > 0, np.asarray(hours, dtype="float64"), _AT_ZERO)
+    code = np.asarray(code)
+    # the distinct times and how many cases each removes; then finishes and failures per time
+    time, removed = _runs(np.sort(t))
+    c1, c2 = (np.zeros(len(time), dtype="int64") for _ in range(2))
+    for k, counts in ((1, c1), (2, c2)):
+        values, n = _runs(np.sort(t[code == k]))
+        counts[np.searchsorted(time, values)] = n
+    c0 = removed - c1 - c2
+    for _ in range(20):  # a moved failure can land on the time of another finish
+        tied = np.flatnonzero((c1 > 0) & (c2 > 0))
+        if not len(tied):
             break
-        t[tied] = np.nextafter(t[tied], np.inf)
-    return t
+        later = np.nextafter(time[tied], np.inf)
+        moved = c2[tied]
+        c2[tied] = 0
+        at = np.searchsorted(time, later)
+        known = (at < len(time)) & (time[np.minimum(at, len(time) - 1)] == later)
+        np.add.at(c2, at[known], moved[known])
+        new = ~known
+        time = np.insert(time, at[new], later[new])
+        c0 = np.insert(c0, at[new], 0)
+        c1 = np.insert(c1, at[new], 0)
+        c2 = np.insert(c2, at[new], moved[new])
+    removed = np.concatenate([[0], c0 + c1 + c2])
+    return {
+        "time": np.concatenate([[0.0], time]),
+        "removed": removed,
+        "observed": np.concatenate([[0], c1 + c2]),
+        "observed_1": np.concatenate([[0], c1]),
+        "observed_2": np.concatenate([[0], c2]),
+        "at_risk": len(t) - np.concatenate([[0], np.cumsum(removed)[:-1]]),
+    }
+
+
+def _aalen_johansen(table: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """F and G, the Aalen–Johansen cumulative incidences of finishing and failing.
+
+    lifelines' ``AalenJohansenFitter`` computed on its event table with its own formulas (the
+    Kaplan–Meier ``S`` of the time to the first outcome as lifelines' ``KaplanMeierFitter``
+    forms it, a sum of logs; then ``F`` grows by ``S(t−) · finishes / at risk``, 0 at its first
+    time), vectorised; ``tests/timing`` shows it equal to lifelines on hand-made, simulated and
+    real logs. lifelines runs the same arithmetic through pandas group-bys and re-indexing,
+    which takes seconds for a million cases.
+
+    >>> e = _event_table(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1, 2, 0, 1]))
+    >>> [v.round(3).tolist() for v in _aalen_johansen(e)]
+    [[0.0, 0.25, 0.25, 0.25, 0.75], [0.0, 0.0, 0.25, 0.25, 0.25]]
+    """
+    n = np.asarray(table["at_risk"], dtype="float64")
+    d = np.asarray(table["observed"], dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        surv = np.exp(np.cumsum(np.log(n - d) - np.log(n)))
+    lag = np.concatenate([[0.0], surv[:-1]])  # the first row is set to 0 below
+    out = []
+    for column in ("observed_1", "observed_2"):
+        step = np.asarray(table[column], dtype="float64") / n * lag
+        step[0] = 0.0
+        out.append(np.cumsum(step))
+    return out[0], out[1]
+
+
+def _ffill(values: np.ndarray, fill: float) -> np.ndarray:
+    """NaN replaced by the last value before it, or ``fill`` when there is none."""
+    seen = np.where(np.isnan(values), 0, np.arange(len(values)))
+    np.maximum.accumulate(seen, out=seen)
+    filled = values[seen]
+    return np.where(np.isnan(filled), fill, filled)
 
 
 def _aj_curve(hours: np.ndarray, code: np.ndarray, alpha: float = 0.05) -> pd.DataFrame:
-    """Aalen–Johansen cumulative incidences of finishing and failing, with the band (lifelines).
+    """Aalen–Johansen cumulative incidences of finishing and failing, with the band.
 
-    ``code`` is 0 for censored, 1 for finished, 2 for failed.
+    ``code`` is 0 for censored, 1 for finished, 2 for failed. The estimate is lifelines' (see
+    :func:`_aalen_johansen`), the band its delta-method band (see :func:`_aj_band`).
+
+    >>> _aj_curve(np.array([0.0, 2.0, 2.0, 5.0]), np.array([1, 1, 2, 0]))[
+    ...     ["time", "finished", "failed", "at_risk"]].values.tolist()
+    [[0.0, 0.25, 0.0, 4.0], [2.0, 0.5, 0.25, 3.0], [5.0, 0.5, 0.25, 1.0]]
     """
-    from lifelines import AalenJohansenFitter
-
-    t = _separate_ties(hours, code)
-    # the estimate is lifelines'; its variance loop runs in Python once per distinct time, so
-    # the same delta-method variance is computed here with cumulative sums (see _aj_band)
-    aj = AalenJohansenFitter(alpha=alpha, seed=0, calculate_variance=False)
-    aj.fit(t, code, event_of_interest=1)
-    table = aj.event_table
-    times = table.index.to_numpy(dtype="float64")
-    f = aj.cumulative_density_.iloc[:, 0].reindex(table.index).to_numpy(dtype="float64")
-    if (code == 2).any():
-        aj_fail = AalenJohansenFitter(seed=0, calculate_variance=False)
-        aj_fail.fit(t, code, event_of_interest=2)
-        g = aj_fail.cumulative_density_.iloc[:, 0].reindex(table.index).to_numpy()
-    else:
-        g = np.zeros_like(f)
+    table = _event_table(hours, code)
+    f, g = _aalen_johansen(table)
     lower, upper = _aj_band(table, f, alpha)
-    curve = pd.DataFrame(
-        {
-            "time": times,
-            "finished": f,
-            "lower": lower,
-            "upper": upper,
-            "at_risk": table["at_risk"].to_numpy(dtype="float64"),
-            "failed": g.astype("float64"),
-        }
-    )
     # the band is undefined where F = 0 (it is 0) and where every case still live finishes at
     # once (keep the last band); it always contains the estimate
-    curve.loc[curve["finished"] <= 0, ["lower", "upper"]] = 0.0
-    curve["lower"] = curve["lower"].ffill().fillna(0.0).clip(upper=curve["finished"])
-    curve["upper"] = curve["upper"].ffill().fillna(1.0).clip(lower=curve["finished"])
+    zero = f <= 0
+    lower = np.minimum(_ffill(np.where(zero, 0.0, lower), 0.0), f)
+    upper = np.maximum(_ffill(np.where(zero, 0.0, upper), 1.0), f)
+    raw = table["time"]
+    at_risk = table["at_risk"].astype("float64")
     # fold the tie-breaking steps back onto their time: risk set from the first, the rest
     # from the last row of each time
-    raw = curve["time"].to_numpy()
     key = np.where(raw < 10 * _AT_ZERO, 0.0, np.round(raw, 9))
-    if len(np.unique(key)) < len(key):
-        grouped = curve.groupby(key, sort=True)
-        folded = grouped.last()
-        folded["time"] = grouped["time"].first()
-        folded["at_risk"] = grouped["at_risk"].first()
-        curve = folded.reset_index(drop=True)
-    curve.loc[curve["time"] < 10 * _AT_ZERO, "time"] = 0.0
-    return curve[["time", "finished", "lower", "upper", "at_risk", "failed"]]
+    if len(key) > 1 and (key[1:] == key[:-1]).any():
+        new = np.concatenate([[True], key[1:] != key[:-1]])
+        first = np.flatnonzero(new)
+        last = np.append(first[1:], len(key)) - 1
+        raw, at_risk = raw[first], at_risk[first]
+        f, lower, upper, g = f[last], lower[last], upper[last], g[last]
+    time = np.where(raw < 10 * _AT_ZERO, 0.0, raw)
+    return pd.DataFrame({"time": time, "finished": f, "lower": lower, "upper": upper,
+                         "at_risk": at_risk, "failed": g})
 
 
-def _aj_band(table: pd.DataFrame, f: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+def _aj_band(
+    table: Mapping[str, Any], f: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The pointwise band of lifelines' Aalen–Johansen estimate, vectorised.
 
     The same delta-method variance (Aalen & Johansen; as lifelines computes it row by row) on
-    the log(−log) scale, from lifelines' own event table; equal to lifelines' band to
-    floating-point precision (``tests/timing``).
+    the log(−log) scale, from the event table (lifelines' own, or :func:`_event_table`'s);
+    equal to lifelines' band to floating-point precision (``tests/timing``).
     """
-    from scipy.stats import norm
-
-    n = table["at_risk"].to_numpy(dtype="float64")
-    d = table["observed"].to_numpy(dtype="float64")
-    d1 = table["observed_1"].to_numpy(dtype="float64")
+    n = np.asarray(table["at_risk"], dtype="float64")
+    d = np.asarray(table["observed"], dtype="float64")
+    d1 = np.asarray(table["observed_1"], dtype="float64")
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(np.where(n > 0, 1.0 - d / n, 1.0))
         lag = np.concatenate([[1.0], surv[:-1]])
@@ -333,7 +426,7 @@ def _aj_band(table: pd.DataFrame, f: np.ndarray, alpha: float) -> tuple[np.ndarr
         c = np.where(n > 0, lag * d1 / n**2, 0.0)
         third = f * np.cumsum(c) - np.cumsum(c * f)
         var = first + second - 2 * third
-        z = norm.ppf(1 - alpha / 2)
+        z = NormalDist().inv_cdf(1 - alpha / 2)  # = scipy norm.ppf to 1e-15, without scipy
         loglog = np.log(-np.log(f))
         se = np.sqrt(var) / (f * np.abs(np.log(f)))
         one = np.exp(-np.exp(loglog + z * se))
@@ -386,6 +479,108 @@ def _label_days(days: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# the per-case input of an estimate
+
+
+class _Cases:
+    """The per-case durations behind a :class:`Timing`.
+
+    The estimate and the readings need only numbers: ``hours`` and the ``outcome`` code (0
+    censored, 1 finished, 2 failed) of each case, in any order, and the counts by status. The
+    frame of :func:`last_mile_durations` (a Python string per case id) is built from the
+    fetched rows (``frame``: a DataFrame, or the ``pyarrow.Table`` of the query) the first
+    time it is read: for a million cases that alone would take longer than the estimate.
+
+    >>> c = _Cases(pd.DataFrame({"status": ["open", "finished"],
+    ...                          "outcome": ["censored", "finished"], "hours": [5.0, 2.0]}))
+    >>> c.outcome.tolist(), c.sorted_hours.tolist(), c.status["open"], len(c)
+    ([0, 1], [2.0, 5.0], 1, 2)
+    """
+
+    def __init__(
+        self,
+        frame: Any,
+        hours: np.ndarray | None = None,
+        outcome: np.ndarray | None = None,
+        status: dict[str, int] | None = None,
+    ) -> None:
+        self._frame = frame
+        self._hours = hours
+        self._outcome = outcome
+        self._status = status
+        self._sorted: np.ndarray | None = None
+
+    @classmethod
+    def fetch(cls, query: ir.Table) -> _Cases:
+        """Run the durations query (:func:`_durations_query`, without ``by``) once, as Arrow;
+        the numbers come from its columns without going through Python objects."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        table = query.to_pyarrow()
+        hours = _clipped(table["hours"].to_numpy())
+        known = pa.array(list(_OUTCOME_CODES))  # in the order of their codes
+        outcome = pc.index_in(table["outcome"], value_set=known).to_numpy()
+        status = {
+            row["values"]: int(row["counts"])
+            for row in pc.value_counts(table["status"]).to_pylist()
+        }
+        return cls(table, hours, outcome, status)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """The :func:`last_mile_durations` frame (built on first use)."""
+        if not isinstance(self._frame, pd.DataFrame):
+            self._frame = _frame_from_arrow(self._frame)
+        return self._frame
+
+    def with_frame(self, frame: pd.DataFrame) -> _Cases:
+        """The same cases (same rows, same order) with another frame (segment labels)."""
+        return _Cases(frame, self._hours, self._outcome, self._status)
+
+    @property
+    def hours(self) -> np.ndarray:
+        if self._hours is None:
+            self._hours = self.frame["hours"].to_numpy(dtype="float64")
+        return self._hours
+
+    @property
+    def outcome(self) -> np.ndarray:
+        if self._outcome is None:
+            outcome = self.frame["outcome"].map(_OUTCOME_CODES)
+            self._outcome = outcome.to_numpy(dtype="int64")
+        return self._outcome
+
+    @property
+    def status(self) -> dict[str, int]:
+        if self._status is None:
+            counts = self.frame["status"].value_counts()
+            self._status = {str(k): int(v) for k, v in counts.items()}
+        return self._status
+
+    @property
+    def sorted_hours(self) -> np.ndarray:
+        if self._sorted is None:
+            self._sorted = np.sort(self.hours)
+        return self._sorted
+
+    def __len__(self) -> int:
+        return len(self._hours) if self._hours is not None else len(self.frame)
+
+
+class _DurationsField:
+    """``Timing.durations_``: given a frame or :class:`_Cases`, read as a frame."""
+
+    def __get__(self, obj: Any, owner: type | None = None) -> pd.DataFrame:
+        if obj is None:  # on the class: a dataclass field without a default
+            raise AttributeError("durations_")
+        return obj._cases.frame
+
+    def __set__(self, obj: Any, value: pd.DataFrame | _Cases) -> None:
+        obj._cases = value if isinstance(value, _Cases) else _Cases(value)
+
+
+# ---------------------------------------------------------------------------------------------
 # the result object
 
 
@@ -412,7 +607,8 @@ class Timing:
     going_cold_
         The going-cold point (see :func:`going_cold_point`); None if not reached.
     durations_
-        The per-case input (:func:`last_mile_durations`; ``segment`` holds the segment names).
+        The per-case input (:func:`last_mile_durations`; ``segment`` holds the segment names),
+        built when first read (the estimate needs only its numbers).
     segments_
         One :class:`Timing` per segment (with ``by``), largest first.
     logrank_p_
@@ -429,7 +625,7 @@ class Timing:
     alpha: float
     min_at_risk: int
     log_end: datetime | None
-    durations_: pd.DataFrame
+    durations_: pd.DataFrame = _DurationsField()  # type: ignore[assignment]
     curve_: pd.DataFrame
     ever_finish_: float | None
     median_: float | None
@@ -443,8 +639,8 @@ class Timing:
     @property
     def counts(self) -> dict[str, int]:
         """Cases that entered the last mile, by status (``entered`` is their total)."""
-        status = self.durations_["status"].value_counts()
-        out = {"entered": len(self.durations_)}
+        status = self._cases.status
+        out = {"entered": len(self._cases)}
         for s in ("finished", "reversed", "failed", "open"):
             out[s] = int(status.get(s, 0))
         return out
@@ -469,7 +665,7 @@ class Timing:
         idx = np.searchsorted(self.curve_["time"].to_numpy(), times, side="right") - 1
         rows = self.curve_.iloc[np.clip(idx, 0, None)].reset_index(drop=True).copy()
         rows["time"] = times
-        watched = np.sort(self.durations_["hours"].to_numpy(dtype="float64"))
+        watched = self._cases.sorted_hours
         rows["at_risk"] = (len(watched) - np.searchsorted(watched, times, side="left")).astype(
             "float64"
         )
@@ -505,7 +701,7 @@ class Timing:
         row = self.curve_[self.curve_["time"] == self.going_cold_]
         return int(row["at_risk"].iloc[0]) if len(row) else None
 
-    def _body(self) -> dict[str, Any]:
+    def _body(self, curve_points: int | None = None) -> dict[str, Any]:
         counts = self.counts
         return {
             "cases": counts["entered"],
@@ -516,11 +712,15 @@ class Timing:
             "going_cold_hours": _round(self.going_cold_),
             "going_cold_at_risk": self._cold_at_risk(),
             "table": _records(self.table()),
-            "curve": _records(self.curve_),
+            "curve": _records(_thinned(self.curve_, curve_points)),
         }
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON form, schema ``lastmile.timing/1`` (documented in ``docs/timing.md``)."""
+    def to_dict(self, curve_points: int | None = None) -> dict[str, Any]:
+        """The JSON form, schema ``lastmile.timing/1`` (documented in ``docs/timing.md``).
+
+        With ``curve_points``, each curve keeps at most that many of its rows, evenly spread
+        (the first and the last always kept), as the report embeds it; by default all.
+        """
         out: dict[str, Any] = {
             "schema": SCHEMA,
             "journey": {"last_mile": self.journey.last_mile, "finish": self.journey.finish},
@@ -531,11 +731,12 @@ class Timing:
             "confidence": round(1 - self.alpha, 6),
             "time_unit": "hours",
         }
-        out.update(self._body())
+        out.update(self._body(curve_points))
         out["by"] = self.by
         out["logrank_p"] = _round(self.logrank_p_)
         out["segments"] = [
-            {"segment": name, **seg._body()} for name, seg in self.segments_.items()
+            {"segment": name, **seg._body(curve_points)}
+            for name, seg in self.segments_.items()
         ]
         return out
 
@@ -632,6 +833,18 @@ def _round(value: Any) -> float | None:
     return round(number, 6) if math.isfinite(number) else None
 
 
+def _thinned(frame: pd.DataFrame, most: int | None) -> pd.DataFrame:
+    """At most ``most`` rows of a step curve, evenly spread (first and last always kept).
+
+    >>> _thinned(pd.DataFrame({"t": range(10)}), 4)["t"].tolist()
+    [0, 3, 6, 9]
+    """
+    if most is None or len(frame) <= most:
+        return frame
+    step = (len(frame) - 1) / (most - 1)
+    return frame.iloc[[round(i * step) for i in range(most)]]
+
+
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for row in frame.to_dict(orient="records"):
@@ -682,7 +895,7 @@ def _dur(hours: float | None) -> str:
 
 
 def _fit(
-    durations: pd.DataFrame,
+    cases: _Cases,
     journey: Journey,
     as_of: datetime | None,
     log_end: datetime | None,
@@ -692,10 +905,8 @@ def _fit(
     by: str | None = None,
     name: str = "all",
 ) -> Timing:
-    hours = durations["hours"].to_numpy(dtype="float64")
-    code = durations["outcome"].map(_OUTCOME_CODES).to_numpy(dtype="int64")
-    if len(hours):
-        curve = _aj_curve(hours, code, alpha=alpha)
+    if len(cases):
+        curve = _aj_curve(cases.hours, cases.outcome, alpha=alpha)
         ever = float(curve["finished"].iloc[-1])
         curve["chance"] = _chance(curve["finished"].to_numpy(), curve["failed"].to_numpy(), ever)
         median = _first_time(curve, ever / 2) if ever > 0 else None
@@ -712,7 +923,7 @@ def _fit(
         alpha=alpha,
         min_at_risk=min_at_risk,
         log_end=log_end,
-        durations_=durations,
+        durations_=cases,
         curve_=curve,
         ever_finish_=ever,
         median_=median,
@@ -801,22 +1012,25 @@ def timing(
 
         journey.validate(activity_counts(events), columns=events.columns)
     cut = as_timestamp(as_of)
-    durations = last_mile_durations(events, journey, as_of=cut, by=by, cases=cases)
+    if by is None:  # numbers only; the per-case frame is built if read
+        data = _Cases.fetch(_durations_query(events, journey, cut, None, cases))
+    else:
+        data = _Cases(last_mile_durations(events, journey, as_of=cut, by=by, cases=cases))
     if cut is not None:
         log_end: datetime | None = cut
     else:
         last = events.timestamp.max().to_pandas()
         log_end = None if last is None or pd.isna(last) else pd.Timestamp(last).to_pydatetime()
     settings = (float(threshold), float(alpha), int(min_at_risk))
-    result = _fit(durations, journey, cut, log_end, *settings, by=by)
-    if by is not None and len(durations):
-        labels, order = _segment_labels(durations["segment"])
-        durations = durations.assign(segment=labels)
-        result.durations_ = durations
+    result = _fit(data, journey, cut, log_end, *settings, by=by)
+    if by is not None and len(data):
+        labels, order = _segment_labels(data.frame["segment"])
+        durations = data.frame.assign(segment=labels)
+        result.durations_ = data.with_frame(durations)
         for name in order:
             part = durations[labels == name].reset_index(drop=True)
             result.segments_[str(name)] = _fit(
-                part, journey, cut, log_end, *settings, name=str(name)
+                _Cases(part), journey, cut, log_end, *settings, name=str(name)
             )
         if len(result.segments_) > 1:
             from lifelines.statistics import multivariate_logrank_test
