@@ -46,6 +46,8 @@ class Raw:
     delimiter: str = ","
     encoding: str = "utf-8"
     row_expr: str = "__row"  # SQL for the record's position in the source
+    # set when ``__raw`` reads the file lazily: the message that starts a read error
+    scan_error: str | None = None
 
     @property
     def rejected(self) -> int:
@@ -71,13 +73,15 @@ def drop_raw(con: duckdb.DuckDBPyConnection) -> None:
         return
     if kinds[0][0] == "BASE TABLE":
         con.execute(f"DROP TABLE {RAW}").fetchall()
-    else:
+    else:  # an Arrow table registered as a view, or a view over a Parquet file
         con.unregister(RAW)
+        con.execute(f"DROP VIEW IF EXISTS {RAW}").fetchall()
 
 
-def _columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+def _columns(con: duckdb.DuckDBPyConnection, row_column: str | None = "__row") -> list[str]:
+    """The source's columns in ``__raw``: all but the row number the reader added."""
     cols = [r[0] for r in con.execute(f"DESCRIBE {RAW}").fetchall()]
-    return [c for c in cols if c != "__row"]
+    return [c for c in cols if c != row_column]
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
@@ -122,7 +126,8 @@ def read_csv(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
             continue
         seen.add(line)
         out.append(Reject(int(line), _reject_reason(kind, message), raw or ""))
-    return Raw(_columns(con), out, delimiter=delimiter, encoding=encoding, row_expr="rowid")
+    return Raw(_columns(con, None), out, delimiter=delimiter, encoding=encoding,
+               row_expr="rowid")
 
 
 def _header_columns(src: Source, text: str, delimiter: str) -> dict[str, str]:
@@ -166,15 +171,27 @@ def _csv_error(src: Source, exc: duckdb.Error) -> LastmileError:
 
 
 def read_parquet(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
-    """Parquet as typed columns."""
+    """Parquet as typed columns, read in place through a view (no copy).
+
+    The view numbers the rows in file order (``__row``), so the one scan that checks the
+    rows also reads the file. A file with a column of that name is copied into a table.
+    """
+    path = "'" + str(src.path).replace("'", "''") + "'"
     try:
+        names = [r[0] for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()]
+        if "__row" in names or "file_row_number" in names:
+            con.execute(f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM read_parquet({path})"
+                        ).fetchall()
+            return Raw(_columns(con, None), row_expr="rowid")
         con.execute(
-            f"CREATE OR REPLACE TABLE {RAW} AS SELECT * FROM read_parquet(?)", [str(src.path)]
+            f"CREATE OR REPLACE VIEW {RAW} AS SELECT * EXCLUDE (file_row_number), "
+            f"file_row_number AS __row FROM read_parquet({path}, file_row_number=true)"
         ).fetchall()
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0]
         raise LastmileError(f"{src.name}: cannot read as Parquet: {first}") from None
-    return Raw(_columns(con), row_expr="rowid")
+    return Raw(_columns(con), scan_error=f"{src.name}: cannot read as Parquet")
 
 
 @contextlib.contextmanager
