@@ -93,7 +93,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
         recent["as_of"] = when
         recent["queued"] = len(r)
         recent["stale"] = len(q.stale_)
-        recent["settled"] = bool((q.model_.definition or {}).get("settled", True))
+        recent["settled"] = bool((q.model_.metadata or {}).get("settled", True))
         rows.append(recent)
     pooled = pd.concat(rows, ignore_index=True)
     y = pooled["failed"].to_numpy()

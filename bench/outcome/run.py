@@ -11,8 +11,10 @@ Follows the protocol of their benchmark (repository irhete/predictive-monitoring
   prefixes of each length.
 
 Our side: lastmile's PrefixEncoder (aggregation + last state + case attributes + timing) and
-RiskModel (LightGBM, calibrated), with a light hyper-parameter search on a temporal
-validation slice of the training cases (never the test cases).
+RiskModel (LightGBM, calibrated), with a light search on a temporal validation slice of the
+training cases (never the test cases): the LightGBM settings of GRID, and which feature groups
+of the encoding to use (ENCODINGS: without or with the per-activity resources and the level
+counts of categorical event attributes), the best pair by validation AUC.
 
 Run from the repository root:
 
@@ -125,6 +127,13 @@ GRID = [
      "learning_rate": 0.02},
 ]
 
+#: Feature groups tried on the validation slice: ``base`` leaves out the columns whose names
+#: start with these prefixes, ``extended`` keeps everything the encoder builds.
+ENCODINGS: dict[str, tuple[str, ...]] = {
+    "base": ("resource_at_", "nval_"),
+    "extended": (),
+}
+
 _LOGS: dict[tuple[str, str], Any] = {}
 
 
@@ -210,9 +219,27 @@ def inner_split(feats: Any, ratio: float) -> tuple[Any, Any]:
     return feats.subset(in_fit & before), feats.subset(~in_fit)
 
 
+def columns(feats: Any, drop: tuple[str, ...]) -> Any:
+    """``feats`` without the columns whose names start with ``drop``."""
+    if not drop:
+        return feats
+    keep = [c for c in feats.feature_names if not c.startswith(drop)]
+    return type(feats)(X=feats.X[keep], meta=feats.meta,
+                       categorical=[c for c in feats.categorical if c in keep],
+                       dropped_features=list(feats.dropped_features),
+                       descriptions={c: feats.descriptions[c] for c in keep})
+
+
 def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
-             n_estimators: int, bags: int = 1) -> dict[str, Any]:
-    """Run one task end to end and return its result row."""
+             n_estimators: int, bags: int = 1,
+             encodings: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """Run one task end to end and return its result row.
+
+    ``encodings`` (default :data:`ENCODINGS`) are the feature groups tried in the search;
+    without the search the extended encoding is used.
+    """
+    encodings = dict(ENCODINGS if encodings is None else encodings)
+    encodings.setdefault("extended", ())
     t0 = time.time()
     log, table, y = labelled_table(task)
     max_len = max_prefix_length(table, y)
@@ -232,20 +259,27 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
     Xte = encoder.transform(wrap(log, split.test), max_prefix=max_len)
     yte = y.reindex(Xte.case_ids).to_numpy()
 
-    best = GRID[0]
+    best, best_enc = GRID[0], "extended"
     search_log: list[dict[str, Any]] = []
     if search:
         Xa, Xb = inner_split(Xtr, 0.8)
         ya = y.reindex(Xa.case_ids).to_numpy()
         yb = y.reindex(Xb.case_ids).to_numpy()
         best_auc = -1.0
-        for params in GRID:
-            m = RiskModel(calibration=None, n_estimators=n_estimators, n_jobs=n_jobs,
-                          **params).fit(Xa, ya)
-            auc = evaluate(yb, m.decision_function(Xb), Xb.prefix_lengths).weighted_auc
-            search_log.append({**params, "val_auc": round(auc, 4), "trees": m.n_trees_})
-            if auc > best_auc:
-                best, best_auc = params, auc
+        for enc_name, drop in encodings.items():
+            Xa_e, Xb_e = columns(Xa, drop), columns(Xb, drop)
+            if enc_name != "extended" and Xa_e.feature_names == Xa.feature_names:
+                continue  # the log has none of the extra columns: nothing to compare
+            for params in GRID:
+                m = RiskModel(calibration=None, n_estimators=n_estimators, n_jobs=n_jobs,
+                              **params).fit(Xa_e, ya)
+                auc = evaluate(yb, m.decision_function(Xb_e), Xb_e.prefix_lengths).weighted_auc
+                search_log.append({"encoding": enc_name, **params, "val_auc": round(auc, 4),
+                                   "trees": m.n_trees_})
+                print(f"  {name}: {enc_name} {params} validation AUC {auc:.4f}", flush=True)
+                if auc > best_auc:
+                    best, best_enc, best_auc = params, enc_name, auc
+    Xtr, Xte = columns(Xtr, encodings[best_enc]), columns(Xte, encodings[best_enc])
     model = RiskModel(definition={"name": name, "label": task["label"]}, encoder=encoder,
                       calibration="sigmoid", n_estimators=n_estimators, n_jobs=n_jobs,
                       n_bags=bags, **best)
@@ -259,7 +293,8 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
         "cases": len(y), "positive_rate": round(float(y.mean()), 3),
         "train_cases": len(split.train_cases), "test_cases": len(split.test_cases),
         "train_events_removed": split.train_events_removed,
-        "split_time": str(split.split_time), "features": len(encoder.feature_names_),
+        "split_time": str(split.split_time), "features": len(Xtr.feature_names),
+        "encoding": best_enc,
         "dropped_features": encoder.dropped_features_, "params": best,
         "trees": model.n_trees_, "bags": bags, "calibration": model.calibrator_["method"],
         "search": search_log, "by_prefix": ev.by_prefix.round(4).to_dict(orient="records"),
@@ -303,6 +338,7 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
         settings = (f"leaves {p['num_leaves']}, min leaf {p['min_child_samples']}, "
                     f"ff {p['feature_fraction']}, l2 {p['lambda_l2']}, "
                     f"lr {p['learning_rate']}, {r['trees']} trees"
+                    f"{', ' + r['encoding'] + ' encoding' if r.get('encoding') else ''}"
                     f"{' × ' + str(r['bags']) + ' bags' if r.get('bags', 1) > 1 else ''}, "
                     f"{r['features']} features")
         lines.append(f"| {r['task']} | {pub if pub is not None else '–'} | {r['auc']:.3f} | "
@@ -343,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-estimators", type=int, default=1000)
     ap.add_argument("--bags", type=int, default=1,
                     help="average this many boosters (80%% row samples) in the final model")
+    ap.add_argument("--encodings", default=",".join(ENCODINGS),
+                    help="feature groups to try on the validation slice (of: "
+                         f"{', '.join(ENCODINGS)})")
     ap.add_argument("--out", default=str(ROOT / "bench" / "outcome" / "out"))
     args = ap.parse_args(argv)
 
@@ -363,23 +402,25 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"skipping (log not found): {missing}", file=sys.stderr)
 
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    command = "python bench/outcome/run.py " + " ".join(argv if argv is not None
+                                                         else sys.argv[1:])
     rows = []
     for name, task in tasks.items():
         if name in missing:
             continue
         r = run_task(name, task, search=not args.no_search, n_jobs=args.n_jobs,
-                     n_estimators=args.n_estimators, bags=args.bags)
+                     n_estimators=args.n_estimators, bags=args.bags,
+                     encodings={e: ENCODINGS[e] for e in args.encodings.split(",")})
         rows.append(r)
         pub = f"{r['published']:.3f}" if r["published"] is not None else "  –  "
         print(f"{name:22s} published {pub}  ours {r['auc']:.3f}  (pooled {r['auc_pooled']:.3f},"
               f" Brier {r['brier']:.3f}, max prefix {r['max_prefix']}, "
               f"{r['train_cases']}/{r['test_cases']} cases, {r['seconds']}s)", flush=True)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    command = "python bench/outcome/run.py " + " ".join(argv if argv is not None
-                                                         else sys.argv[1:])
-    (out / "results.json").write_text(json.dumps({"command": command, "results": rows},
-                                                 indent=1, default=str))
+        # after every task, so that an interrupted run keeps what it finished
+        (out / "results.json").write_text(json.dumps({"command": command, "results": rows},
+                                                     indent=1, default=str))
     md = markdown(rows, command)
     (out / "results.md").write_text(md + "\n")
     print()

@@ -26,7 +26,9 @@ moments until its outcome — exactly as the queue looks at a live case on a mor
 at a point ``t`` are those of :class:`~lastmile.risk.PrefixEncoder` for the events up to ``t``
 (the outcome activities are cut off and never features), plus ``idle_hours`` (silence since the
 last event), ``hours_in_last_mile``, ``stages_to_finish`` and ``hours_to_<time attribute>``.
-Points where the case was already stale are left out, as in the queue.
+Points where the case was already stale are left out, as in the queue. A case that lingers has
+many grid points; beyond :data:`PER_CASE` of them they share the weight of ``PER_CASE`` points
+(``sample_weight``), so that it neither fills the training set nor loses what its points say.
 
 >>> from lastmile.demo import generate
 >>> from lastmile.journey import Journey
@@ -75,13 +77,18 @@ __all__ = [
 ]
 
 SCHEMA = "lastmile.queue/1"
-#: What a model artefact written by :func:`train_risk_model` calls itself in its definition.
-MODEL_KIND = "lastmile.last-mile-risk/1"
+#: What a model artefact written by :func:`train_risk_model` calls itself in its definition
+#: (version 2: the training moment and counts moved to the model's ``metadata``).
+MODEL_KIND = "lastmile.last-mile-risk/2"
 #: Calendar features of the last event: left out of the model (poor reasons, and under a
 #: temporal split they mostly learn the calendar rather than the case).
 CALENDAR = ("hour", "weekday", "minute_of_day", "month")
-#: At most this many grid points per case in a training set (plus its entry).
+#: A case's grid points weigh at most this many points in all (plus its entry).
 PER_CASE = 10
+#: The smallest number of cases a leaf of the risk model may hold, tried on the model's held-back
+#: slice of the training cases (the best by AUC there is kept): small logs with few failures
+#: need large leaves, or the trees learn the noise of a few cases.
+CASES_PER_LEAF = (15, 50, 150)
 #: A case silent for longer than this many going-cold points is stale (abandoned, not queued).
 STALE_FACTOR = 2.0
 _H = 3600.0
@@ -118,9 +125,8 @@ def _end_of(table: Any, as_of: Any) -> datetime:
 def _upto(log: Any, end: datetime) -> Any:
     """The log as it was at ``end``: a Log-like object with only the events up to then.
 
-    The attribute kinds a :class:`~lastmile.Log` carries (case or event attribute) were judged
-    on the whole log, later events included; they are left out so that the encoder judges the
-    columns by their type alone and nothing after ``end`` shapes the features.
+    The attribute kinds a :class:`~lastmile.Log` carries were judged on the whole log, later
+    events included; they are left out: the encoder judges them on the events up to ``end``.
     """
     t = log.table
     return SimpleNamespace(table=t.filter(t.timestamp <= literal_time(end)), attributes={})
@@ -319,12 +325,14 @@ class TrainingSet:
     """Prediction points of closed cases: features ``X``, labels ``y`` and what each row is.
 
     ``rows`` has ``case_id``, ``t`` (the prediction point), ``entered_at``, ``prefix_length``
-    and ``stages_to_finish``; ``y`` is 1 for a last-mile failure.
+    and ``stages_to_finish``; ``y`` is 1 for a last-mile failure; ``weight`` the weight of each
+    row (a case's grid points beyond ``per_case`` share the weight of ``per_case`` points).
     """
 
     X: pd.DataFrame
     y: np.ndarray
     rows: pd.DataFrame
+    weight: np.ndarray
     categorical: list[str]
     descriptions: dict[str, str]
     spacing_hours: float
@@ -361,8 +369,11 @@ class TrainingSet:
 
 def _grid(closed: pd.DataFrame, start: datetime | None, end: datetime,
           stale: float | None, max_rows: int,
-          per_case_cap: int | None = None) -> tuple[pd.DataFrame, float]:
-    """Prediction points: each case at entry, and on a grid ``end - k·Δ`` until its outcome."""
+          ) -> tuple[pd.DataFrame, float]:
+    """Prediction points: each case at entry, and on a grid ``end - k·Δ`` until its outcome.
+
+    ``grid`` tells the grid points from the entries.
+    """
     entered = closed["entered_last_mile_at"]
     upper = closed["decided_at"].where(closed["decided_at"] <= pd.Timestamp(end),
                                        pd.Timestamp(end))
@@ -390,17 +401,28 @@ def _grid(closed: pd.DataFrame, start: datetime | None, end: datetime,
     at_entry = entered > (pd.Timestamp(start) if start is not None else pd.Timestamp.min)
     first = pd.DataFrame({"case_id": closed["case_id"][at_entry].to_numpy(),
                           "t": entered[at_entry].to_numpy()})
-    if per_case_cap is not None and len(grid):
-        # at most `per_case_cap` grid points per case, evenly spread over its interval: a
-        # case that lingers (often a silent failure) would otherwise fill the training set
-        pos = grid.groupby("case_id").cumcount().to_numpy()
-        size = grid.groupby("case_id")["t"].transform("size").to_numpy()
-        step = np.maximum(1, np.ceil(size / per_case_cap)).astype(int)
-        grid = grid[pos % step == 0]
+    grid["grid"] = True
+    first["grid"] = False
     points = pd.concat([first, grid], ignore_index=True)
     points["t"] = pd.to_datetime(points["t"])
     points = points[points["t"] <= e]
     return points.reset_index(drop=True), spacing
+
+
+def _weights(grid: np.ndarray, case_ids: pd.Series, per_case: int | None) -> np.ndarray:
+    """Row weights: a case's grid points weigh ``per_case`` points at most; entries weigh 1.
+
+    A case that lingers (often a silent failure) would otherwise fill the training set.
+
+    >>> _weights(np.array([False, True, True, True, True]), pd.Series(list("aaaab")), 2)
+    array([1.        , 0.66666667, 0.66666667, 0.66666667, 1.        ])
+    """
+    w = np.ones(len(grid))
+    if per_case is None or not len(grid):
+        return w
+    size = pd.Series(grid.astype(int)).groupby(np.asarray(case_ids)).transform("sum")
+    size = size.to_numpy(dtype=float)
+    return np.where(grid, np.minimum(1.0, per_case / np.maximum(size, 1.0)), 1.0)
 
 
 def _point_features(encoder: Any, log: Any, end: datetime, points: pd.DataFrame,
@@ -423,7 +445,7 @@ def _point_features(encoder: Any, log: Any, end: datetime, points: pd.DataFrame,
                            direction="backward", allow_exact_matches=True)
     merged = merged.dropna(subset=["_row"]).sort_values("_pt", kind="mergesort")
     rows = X.iloc[merged["_row"].astype(int).to_numpy()].reset_index(drop=True)
-    info = merged[["case_id", "t", "last_at", "prefix_length"]].reset_index(drop=True)
+    info = merged[["case_id", "t", "last_at", "prefix_length", "grid"]].reset_index(drop=True)
     info["prefix_length"] = info["prefix_length"].astype(int)
     return rows, info, dict(feats.descriptions)
 
@@ -431,11 +453,7 @@ def _point_features(encoder: Any, log: Any, end: datetime, points: pd.DataFrame,
 def _encoder_for(log: Any, journey: Journey, end: datetime) -> Any:
     from lastmile.risk import PrefixEncoder
 
-    enc = PrefixEncoder(outcome_activities=outcome_activities(journey)).fit(_upto(log, end))
-    # a real level named "other" collides with the encoder's own "other" bucket (duplicate
-    # categories); merge it into the bucket
-    enc.levels_ = {k: [v for v in levels if v != "other"] for k, levels in enc.levels_.items()}
-    return enc
+    return PrefixEncoder(outcome_activities=outcome_activities(journey)).fit(_upto(log, end))
 
 
 def training_set(
@@ -471,7 +489,8 @@ def training_set(
     max_rows
         About this many rows at most (the grid spacing is chosen for it).
     per_case
-        At most this many grid points per case (evenly thinned), besides its entry.
+        A case's grid points (besides its entry) weigh this many points at most: with more,
+        each weighs ``per_case / n`` (``None``: every point weighs 1).
 
     Returns
     -------
@@ -497,7 +516,7 @@ def training_set(
     if closed.empty:
         raise LastmileError(f"no case in the last mile had closed by {end:%Y-%m-%d %H:%M}",
                             hint="use a later --as-of, or a longer log")
-    points, spacing = _grid(closed, begin, end, stale_hours, max_rows, per_case)
+    points, spacing = _grid(closed, begin, end, stale_hours, max_rows)
     import ibis
 
     case_filter = ibis.memtable({"case_id": closed["case_id"].tolist()})
@@ -511,6 +530,7 @@ def training_set(
     X = pd.concat([X.drop(columns=[c for c in CALENDAR if c in X.columns]), extra],
                   axis=1)[keep].reset_index(drop=True)
     info = info[keep].reset_index(drop=True)
+    weight = _weights(info.pop("grid").to_numpy(dtype=bool), info["case_id"], per_case)
     lab = closed.set_index("case_id")
     info["entered_at"] = lab.loc[info["case_id"], "entered_last_mile_at"].to_numpy()
     info["stages_to_finish"] = extra["stages_to_finish"].to_numpy()[keep]
@@ -519,7 +539,8 @@ def training_set(
     desc.update(enc_desc)
     desc.update(_descriptions(time_attrs))
     categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
-    ts = TrainingSet(X=X, y=y, rows=info, categorical=categorical, descriptions=desc,
+    ts = TrainingSet(X=X, y=y, rows=info, weight=weight, categorical=categorical,
+                     descriptions=desc,
                      spacing_hours=spacing, stale_hours=stale_hours,
                      settled=settled is not None or stale_hours is None)
     return ts, encoder
@@ -541,15 +562,19 @@ def train_risk_model(
 
     Trained on the cases that had closed by ``as_of`` (default: the end of the log), using only
     events up to then; see the module docstring for the prediction points. ``model_params`` go
-    to :class:`~lastmile.risk.RiskModel`. The model's ``definition`` records the journey (what
-    :func:`load_model` checks), the training moment and the settings.
+    to :class:`~lastmile.risk.RiskModel`. The model's ``definition`` is what it is for: the kind
+    of model, the label and the journey's key (what :func:`load_model` checks); its
+    ``metadata`` records the rest: the journey's name, the training moment, the settings and
+    counts.
 
     >>> from lastmile.demo import generate
     >>> s = generate("carsales", cases=400, seed=1)
     >>> j = Journey.from_dict(s.journey_dict)
     >>> m = train_risk_model(s.events, j, as_of="2024-06-01")
-    >>> m.definition["kind"], m.definition["as_of"]
-    ('lastmile.last-mile-risk/1', '2024-06-01T00:00:00')
+    >>> m.definition["kind"], m.metadata["as_of"]
+    ('lastmile.last-mile-risk/2', '2024-06-01T00:00:00')
+    >>> sorted(m.definition)
+    ['journey', 'kind', 'label']
     >>> "idle_hours" in m.feature_names_ and "n_Contract_signed" not in m.feature_names_
     True
     """
@@ -578,6 +603,8 @@ def train_risk_model(
         "kind": MODEL_KIND,
         "label": "last-mile failure (failed, abandoned, or finished and reversed)",
         "journey": journey_key(journey),
+    }
+    metadata = {
         "journey_name": journey.name,
         "as_of": end.isoformat(),
         "spacing_hours": ts.spacing_hours,
@@ -587,15 +614,19 @@ def train_risk_model(
         "n_cases": ts.n_cases,
         "settled": ts.settled,
         "n_failed": int(pd.Series(ts.y).groupby(ts.rows["case_id"].to_numpy()).max().sum()),
+        "n_points": len(ts),
     }
-    # several rows per case: a leaf needs the rows of enough different cases
+    # several rows per case: a leaf needs the rows of enough different cases; how many is
+    # chosen on the model's held-back slice of the training cases (CASES_PER_LEAF)
     per_case = len(ts) / max(ts.n_cases, 1)
-    params = {"num_leaves": 7, "min_child_samples": int(max(40, round(15 * per_case))),
-              "max_cat_to_onehot": 64,
-              "n_estimators": 400}
+    leaf = [int(max(40, round(k * per_case))) for k in CASES_PER_LEAF]
+    params: dict[str, Any] = {"num_leaves": 7, "min_child_samples": leaf[0],
+                              "max_cat_to_onehot": 64, "n_estimators": 400}
+    if "min_child_samples" not in model_params:
+        params["candidates"] = [{"min_child_samples": n} for n in dict.fromkeys(leaf)]
     params.update(model_params)
-    model = RiskModel(definition=definition, encoder=encoder, **params)
-    return model.fit(ts.features(), ts.y)
+    model = RiskModel(definition=definition, metadata=metadata, encoder=encoder, **params)
+    return model.fit(ts.features(), ts.y, sample_weight=ts.weight)
 
 
 def load_model(path: str | Path, journey: Journey | None = None) -> Any:
@@ -612,7 +643,8 @@ def load_model(path: str | Path, journey: Journey | None = None) -> Any:
         raise LastmileError(f"{path} is a risk model, but not one of the last mile",
                             hint="train one with `lastmile train LOG -o model.lm`")
     if journey is not None and definition.get("journey") != journey_key(journey):
-        have = definition.get("journey_name") or _journey_words(definition.get("journey"))
+        have = ((model.metadata or {}).get("journey_name")
+                or _journey_words(definition.get("journey")))
         want = journey.name or _journey_words(journey_key(journey))
         raise LastmileError(f"{path} was trained for another journey ({have!r}, not {want!r})",
                             hint="train a model for this journey with `lastmile train`")
@@ -645,7 +677,7 @@ def _features_at(model: Any, log: Any, journey: Journey, end: datetime, ct: pd.D
     if model.encoder is None:
         raise LastmileError("the risk model has no prefix encoder",
                             hint="train it with `lastmile train`")
-    time_attrs = list((model.definition or {}).get("time_attributes", []))
+    time_attrs = list((model.metadata or {}).get("time_attributes", []))
     X = _encode_now(model.encoder, time_attrs, log, journey, end, ct, ids)
     for n in names:
         if n not in X.columns:
@@ -759,6 +791,9 @@ def plain_reason(reason: dict[str, Any]) -> str:
     >>> plain_reason({"feature": "n_Coursework_missed", "value": 1,
     ...               "description": "times 'Coursework missed' so far"})
     "'Coursework missed' happened 1 time so far"
+    >>> plain_reason({"feature": "resource_at_Door_knock", "value": "Canvasser 07",
+    ...               "description": "who did the last 'Door knock'"})
+    "'Door knock' by Canvasser 07"
     >>> plain_reason({"feature": "last_plan", "value": "app only",
     ...               "description": "plan (last known)"})
     'plan: app only'
@@ -790,6 +825,11 @@ def plain_reason(reason: dict[str, Any]) -> str:
         return f"last activity: {v}"
     if f == "last_resource":
         return f"last done by {v}"
+    if f.startswith("resource_at_") and desc.startswith("who did the last '"):
+        return f"{desc[len('who did the last '):]} by {v}"
+    if f.startswith("nval_") and desc.startswith("events with "):
+        what = desc[len("events with "):].removesuffix(" so far")
+        return f"{int(v)} event{'s' if int(v) != 1 else ''} with {what} so far"
     if f == "elapsed_days":
         return f"{_dur(float(v) * 24)} since its first event"
     if f == "since_prev_hours":
@@ -877,7 +917,7 @@ class Queue:
             "stale_after_hours": self.stale_hours,
             "capacity": self.capacity,
             "model": {"source": self.model_source,
-                      "trained_as_of": (m.definition or {}).get("as_of"),
+                      "trained_as_of": (m.metadata or {}).get("as_of"),
                       "training_cases": int(getattr(m, "n_train_cases_", 0)),
                       "fingerprint": getattr(m, "fingerprint_", None)},
             "counts": self.counts,
@@ -923,7 +963,7 @@ class Queue:
             lines.append(f"capacity {self.capacity}: the top {c['shown']} carry "
                          f"{share:.0%} of the expected loss")
         lines.append(f"risk model: {self.model_source}")
-        if not (self.model_.definition or {}).get("settled", True):
+        if not (getattr(self.model_, "metadata", None) or {}).get("settled", True):
             lines.append("warning: fewer than 30 cases had the full follow-up time to close "
                          "before then; the model learned from the quick ones and its risks "
                          "are biased")
@@ -991,10 +1031,10 @@ def follow_through_queue(
     else:
         model = train_risk_model(log, journey, end, stale_hours=stale_h)
     if model is not None and source != "trained on the spot":
-        d = model.definition or {}
+        d = getattr(model, "metadata", None) or {}
         if isinstance(d, dict) and d.get("as_of"):
             source += f", trained as of {d['as_of'][:16].replace('T', ' ')}"
-    trained = model.definition or {}
+    trained = getattr(model, "metadata", None) or {}
     if source == "trained on the spot":
         source += (f" on {model.n_train_cases_:,} cases closed by "
                    f"{end:%Y-%m-%d %H:%M} ({trained.get('n_failed', '?')} failed)")
@@ -1167,7 +1207,7 @@ def evaluate_model(
         start = pd.Timestamp(split.split_time).to_pydatetime()
         model = train_risk_model(log, journey, start)
     else:
-        d = model.definition or {}
+        d = getattr(model, "metadata", None) or {}
         start = as_timestamp(d.get("as_of")) if isinstance(d, dict) else None
     in_sample = False
     test = None
@@ -1191,7 +1231,7 @@ def evaluate_model(
     from lastmile.risk.evaluate import roc_auc
 
     case_auc = roc_auc(test.y[sel], p[sel]) if sel.sum() > 1 else float("nan")
-    d = model.definition or {}
+    d = getattr(model, "metadata", None) or {}
     return ModelEvaluation(
         evaluation=ev, by_stages=by,
         trained_as_of=d.get("as_of") if isinstance(d, dict) else None,

@@ -17,6 +17,7 @@ from lastmile.queue import (
     train_risk_model,
     training_set,
 )
+from lastmile.risk.encoding import OTHER
 from lastmile.timing import timing
 
 
@@ -141,7 +142,9 @@ def test_outcome_activities_are_never_features(model):
     assert "n_signed" not in model.feature_names_
     assert "n_lost" not in model.feature_names_
     assert "last_activity" in model.feature_names_
-    assert set(model.categories_["last_activity"]) <= {"start", "sent", "call", "other"}
+    assert set(model.categories_["last_activity"]) <= {"start", "sent", "call", OTHER}
+    assert not any(c.startswith(("resource_at_signed", "resource_at_lost"))
+                   for c in model.feature_names_)
 
 
 def test_changing_events_after_as_of_changes_nothing(events, model, q):
@@ -216,3 +219,17 @@ def test_no_live_case_gives_an_empty_queue(events, model):
     assert len(q.ranked_) == 0 and q.counts["queued"] == 0
     assert q.to_dict()["queue"] == []
     assert "0 live cases" in q.summary
+
+
+def test_lingering_cases_share_their_weight_instead_of_being_thinned(events):
+    ts, _ = training_set(events, JOURNEY, AS_OF, per_case=3)
+    full, _ = training_set(events, JOURNEY, AS_OF, per_case=None)
+    # no point is dropped: the same rows, only the weights differ
+    assert len(ts) == len(full)
+    assert (full.weight == 1.0).all()
+    rows = ts.rows.assign(w=ts.weight, entry=ts.rows["t"] == ts.rows["entered_at"])
+    grid = rows[~rows["entry"]].groupby("case_id")["w"].agg(["sum", "size"])
+    assert (grid["sum"] <= 3 + 1e-9).all()
+    many = grid[grid["size"] > 3]
+    assert len(many) and np.allclose(many["sum"], 3.0)
+    assert (rows.loc[rows["entry"], "w"] == 1.0).all()

@@ -51,7 +51,7 @@ def test_round_trip_gives_the_same_risks(saved):
     assert len(X) > 5
     assert np.allclose(model.predict_risk(X), loaded.predict_risk(X))
     assert loaded.fingerprint_ == model.fingerprint_
-    assert loaded.definition["as_of"] == AS_OF.isoformat()
+    assert loaded.metadata["as_of"] == AS_OF.isoformat()
     q1 = follow_through_queue(events, JOURNEY, as_of=AS_OF, model=model)
     q2 = follow_through_queue(events, JOURNEY, as_of=AS_OF, model=str(path))
     assert q1.ranked_["case"].tolist() == q2.ranked_["case"].tolist()
@@ -60,6 +60,11 @@ def test_round_trip_gives_the_same_risks(saved):
     with zipfile.ZipFile(path) as zf:
         header = json.loads(zf.read("header.json"))
     assert header["definition"]["journey"]["finish"] == "signed"
+    # what the model is for, apart from what is known about its training
+    assert sorted(header["definition"]) == ["journey", "kind", "label"]
+    assert header["metadata"]["as_of"] == AS_OF.isoformat()
+    assert header["metadata"]["n_cases"] == model.n_train_cases_
+    assert header["metadata"] == loaded.metadata
 
 
 def test_a_model_of_another_journey_is_refused(saved):

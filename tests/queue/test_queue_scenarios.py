@@ -1,7 +1,7 @@
 """Must-show 3, light: on a demo scenario the top tenth of the queue fails far more often.
 
 The full sweep (six scenarios, default sizes, six moments each) is
-``bench/queue_scenarios.py``; its table is ``bench/RESULTS_queue.md``.
+``bench/queue_scenarios.py``; its table is ``bench/RESULTS.md``.
 """
 
 from __future__ import annotations

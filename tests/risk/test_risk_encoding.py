@@ -19,6 +19,7 @@ import pytest
 import lastmile
 from lastmile.errors import LastmileError
 from lastmile.risk import PrefixEncoder
+from lastmile.risk.encoding import OTHER
 
 BASE = pd.Timestamp("2024-01-01")
 ROWS = [
@@ -128,16 +129,105 @@ def test_explicit_features_keep_their_order(log: lastmile.Log) -> None:
 def test_rare_levels_become_other_and_vocabulary_is_fixed_at_fit(log: lastmile.Log) -> None:
     enc = PrefixEncoder(min_count=3).fit(log)  # r1 has 4 events, r2 3, r3 2
     X = enc.transform(log).X
-    assert list(X["last_resource"].cat.categories) == ["r1", "r2", "other"]
-    assert set(X.loc["b", "last_resource"].astype(str)) == {"other"}
+    assert list(X["last_resource"].cat.categories) == ["r1", "r2", OTHER]
+    assert set(X.loc["b", "last_resource"].astype(str)) == {OTHER}
     # a log with an unseen activity gets the same columns
     df = pd.DataFrame({"case": ["z"], "activity": ["fax"], "timestamp": [BASE]})
     other = enc.transform(lastmile.read_log(df)).X
     assert other.columns.tolist() == X.columns.tolist()
-    assert other["last_activity"].astype(str).tolist() == ["other"]
+    assert other["last_activity"].astype(str).tolist() == [OTHER]
 
 
 def test_to_dict_round_trip(log: lastmile.Log) -> None:
     enc = PrefixEncoder(outcome_activities=["signed"], min_count=1).fit(log)
     again = PrefixEncoder.from_dict(enc.to_dict())
     pd.testing.assert_frame_equal(enc.transform(log).X, again.transform(log).X)
+
+
+def test_a_level_named_other_is_not_the_rare_bucket() -> None:
+    """A resource called "other" is a level of its own, apart from the pooled rare ones."""
+    rows = [(f"c{i}", "offer", BASE + pd.Timedelta(hours=i), "other" if i % 2 else "r1")
+            for i in range(20)]
+    rows += [("z", "offer", BASE, "rare one")]
+    df = pd.DataFrame(rows, columns=["case", "activity", "timestamp", "resource"])
+    log = lastmile.read_log(df)
+    enc = PrefixEncoder(min_count=5).fit(log)
+    X = enc.transform(log).X
+    cats = list(X["last_resource"].cat.categories)
+    assert cats == ["other", "r1", OTHER]
+    assert len(set(cats)) == len(cats)
+    assert X.loc[("z", 1), "last_resource"] == OTHER
+    assert X.loc[("c1", 1), "last_resource"] == "other"
+    assert X.loc[("c0", 1), "last_resource"] == "r1"
+    # a value that happens to equal the sentinel itself is pooled, never a level of its own
+    df2 = pd.concat([df, pd.DataFrame({"case": [f"s{i}" for i in range(6)],
+                                       "activity": "offer", "timestamp": BASE,
+                                       "resource": OTHER})], ignore_index=True)
+    enc2 = PrefixEncoder(min_count=5).fit(lastmile.read_log(df2))
+    assert enc2.levels_["last_resource"].count(OTHER) == 0
+
+
+def test_resource_of_an_earlier_activity_uses_only_events_before_the_cut() -> None:
+    """``resource_at_<activity>``: who did the last such activity, among the prefix's events.
+
+    Case a: knock by Ann, text, knock by Bob, signed (outcome), knock by Cy (after the cut).
+    Case b: text, knock by Ann.
+    """
+    rows = [("a", "knock", 0, "Ann"), ("a", "text", 1, "SMS"), ("a", "knock", 2, "Bob"),
+            ("a", "signed", 3, "Ann"), ("a", "knock", 4, "Cy"),
+            ("b", "text", 0, "SMS"), ("b", "knock", 1, "Ann")]
+    df = pd.DataFrame(rows, columns=["case", "activity", "hours", "resource"])
+    df["timestamp"] = BASE + pd.to_timedelta(df.pop("hours"), unit="h")
+    log = lastmile.read_log(df)
+    enc = PrefixEncoder(outcome_activities=["signed"], min_count=1).fit(log)
+    feats = enc.transform(log)
+    X = feats.X
+    assert "resource_at_knock" in X.columns
+    assert "resource_at_signed" not in X.columns  # the outcome activity is never a feature
+    assert X.loc["a", "resource_at_knock"].astype(str).tolist() == ["Ann", "Ann", "Bob"]
+    got = X.loc["b", "resource_at_knock"]
+    assert pd.isna(got.iloc[0]) and got.iloc[1] == "Ann"
+    # Cy knocked after the outcome: not a level, and never a value
+    assert "Cy" not in enc.resource_at_[0][1]
+    # as of hour 2.5 (before Bob's knock is followed by anything): Bob; at 1.5: Ann
+    at = enc.transform(log, as_of=BASE + pd.Timedelta(hours=1.5)).X
+    assert at.loc[("a", 2), "resource_at_knock"] == "Ann"
+    # rewriting what happens at or after a prefix's end does not change that prefix
+    later = df.copy()
+    later.loc[(later["case"] == "a") & (later["timestamp"] >= BASE + pd.Timedelta(hours=2)),
+              "resource"] = "Zed"
+    X2 = enc.transform(lastmile.read_log(later)).X
+    assert X2.loc[("a", 2), "resource_at_knock"] == "Ann"
+    assert X2.loc[("a", 3), "resource_at_knock"] == OTHER  # Zed was never seen in fitting
+
+
+def test_attribute_kinds_are_judged_on_the_fitting_events() -> None:
+    """An attribute constant per case up to a moment is a case attribute there (no
+    mean/min/max), whatever later events do; text that reads as numbers is a number."""
+    rows = [("a", "x", 0, 1.0, "5"), ("a", "y", 1, 1.0, "7"), ("a", "z", 5, 9.0, "n/a"),
+            ("b", "x", 0, 2.0, "3"), ("b", "y", 1, 2.0, "4")]
+    df = pd.DataFrame(rows, columns=["case", "activity", "hours", "level", "code"])
+    df["timestamp"] = BASE + pd.to_timedelta(df.pop("hours"), unit="h")
+    log = lastmile.read_log(df)
+    early = log.table.filter(log.table.timestamp <= BASE + pd.Timedelta(hours=2))
+    enc = PrefixEncoder(min_count=1).fit(early)
+    assert enc.attr_kinds_["level"] == ("case", "number")
+    assert enc.attr_kinds_["code"] == ("event", "number")
+    assert "mean_level" not in enc.feature_names_ and "mean_code" in enc.feature_names_
+    X = enc.transform(log).X
+    assert X.loc[("a", 2), "mean_code"] == pytest.approx(6.0)
+    assert pd.isna(X.loc[("a", 3), "last_code"]) or X.loc[("a", 3), "last_code"] == 7.0
+    whole = PrefixEncoder(min_count=1).fit(log)
+    assert whole.attr_kinds_["level"][0] == "event"
+    assert whole.attr_kinds_["code"] == ("event", "category")
+
+
+def test_levels_of_categorical_event_attributes_are_counted(log: lastmile.Log) -> None:
+    rows = [("a", "x", 0, "red"), ("a", "y", 1, "blue"), ("a", "z", 2, "red"),
+            ("b", "x", 0, "blue")]
+    df = pd.DataFrame(rows, columns=["case", "activity", "hours", "colour"])
+    df["timestamp"] = BASE + pd.to_timedelta(df.pop("hours"), unit="h")
+    lg = lastmile.read_log(df)
+    X = PrefixEncoder(min_count=1).fit(lg).transform(lg).X
+    assert X.loc["a", "nval_colour_red"].tolist() == [1, 1, 2]
+    assert X.loc["a", "nval_colour_blue"].tolist() == [0, 1, 1]

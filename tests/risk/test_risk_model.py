@@ -145,3 +145,74 @@ def test_bagged_model_round_trip(tmp_path: Path) -> None:
                                          "header.json"]
     again = RiskModel.load(path)
     np.testing.assert_allclose(again.predict_risk(feats), model.predict_risk(feats))
+
+
+def test_sample_weights_change_the_fit() -> None:
+    """Rows weighted 0 do not count: the fit follows the weighted rows only."""
+    rng = np.random.default_rng(0)
+    n = 600
+    X = pd.DataFrame({"a": rng.normal(size=n)})
+    half = np.arange(n) < n // 2
+    # the first half says a > 0 fails, the second half says a < 0 fails
+    y = np.where(half, X["a"] > 0, X["a"] < 0).astype(int)
+    first = RiskModel(n_estimators=40, calibration=None, n_jobs=1).fit(
+        X, y, sample_weight=half.astype(float))
+    second = RiskModel(n_estimators=40, calibration=None, n_jobs=1).fit(
+        X, y, sample_weight=(~half).astype(float))
+    probe = pd.DataFrame({"a": [-1.5, 1.5]})
+    p1, p2 = first.predict_risk(probe), second.predict_risk(probe)
+    assert p1[1] > p1[0] + 0.3 and p2[0] > p2[1] + 0.3
+    # equal weights are the unweighted fit
+    ones = RiskModel(n_estimators=40, n_jobs=1).fit(X, y, sample_weight=np.full(n, 2.0))
+    plain = RiskModel(n_estimators=40, n_jobs=1).fit(X, y)
+    np.testing.assert_allclose(ones.decision_function(X), plain.decision_function(X))
+    with pytest.raises(LastmileError, match="sample_weight"):
+        RiskModel().fit(X, y, sample_weight=np.full(n, -1.0))
+    with pytest.raises(LastmileError, match="sample_weight"):
+        RiskModel().fit(X, y, sample_weight=np.ones(3))
+
+
+def test_metadata_round_trip_and_not_compared(fitted, tmp_path: Path) -> None:
+    model, *_ = fitted
+    meta = {"as_of": "2024-05-01T00:00:00", "n_failed": 12, "notes": ["a", "b"]}
+    m = RiskModel(definition=JOURNEY, metadata=meta)
+    m.__dict__.update({k: v for k, v in model.__dict__.items()
+                       if k.endswith("_") and not k.startswith("_")})
+    path = m.save(tmp_path / "meta.lm")
+    with zipfile.ZipFile(path) as zf:
+        header = json.loads(zf.read("header.json"))
+    assert header["metadata"] == meta and header["definition"] == JOURNEY
+    again = RiskModel.load(path, definition=JOURNEY)  # the metadata plays no part here
+    assert again.metadata == meta and again.definition == JOURNEY
+
+
+def test_an_artefact_of_an_older_format_is_refused_clearly(fitted, tmp_path: Path) -> None:
+    model, *_ = fitted
+    path = model.save(tmp_path / "new.lm")
+    old = tmp_path / "old.lm"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(old, "w") as dst:
+        for name in src.namelist():
+            data = src.read(name)
+            if name == "header.json":
+                header = json.loads(data)
+                header["format"] = "lastmile.risk-model/1"
+                data = json.dumps(header).encode()
+            dst.writestr(name, data)
+    with pytest.raises(LastmileError, match="another version of lastmile") as err:
+        RiskModel.load(old)
+    assert "lastmile.risk-model/1" in str(err.value) and FORMAT in str(err.value)
+    assert "lastmile train" in (err.value.hint or "")
+
+
+def test_candidates_are_chosen_on_the_held_back_slice() -> None:
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(size=800), "noise": rng.normal(size=800)})
+    y = (X["a"] + rng.normal(size=800) > 0).astype(int).to_numpy()
+    cands = [{"min_child_samples": 5, "num_leaves": 31}, {"min_child_samples": 100}]
+    m = RiskModel(n_estimators=60, n_jobs=1, candidates=cands).fit(X, y)
+    assert [t["min_child_samples"] for t in m.tuning_] == [5, 100]
+    best = max(m.tuning_, key=lambda t: t["val_auc"])
+    assert m.chosen_["min_child_samples"] == best["min_child_samples"]
+    assert m.header()["params"]["min_child_samples"] == best["min_child_samples"]
+    with pytest.raises(LastmileError, match="unknown settings"):
+        RiskModel(candidates=[{"max_depth": 3}]).fit(X, y)

@@ -176,7 +176,7 @@ def train(
         lifecycle=lifecycle, dedupe=dedupe, quarantine=quarantine)
     model = train_risk_model(the_log, the_journey, as_of)
     model.save(output)
-    d = model.definition
+    d = model.metadata or {}
     console.print(
         f"trained on {model.n_train_cases_:,} cases closed by {d['as_of'][:16]} "
         f"({d['n_failed']:,} failed in the last mile), {model.n_train_rows_:,} prediction "

@@ -4,7 +4,10 @@ A *prefix* of a case is its first ``k`` events (ordered by ``timestamp, event_in
 :class:`PrefixEncoder` turns every prefix (or, with ``as_of``, every case as it stood at one
 moment) into one row of features, computed in the engine with window functions:
 
-- **aggregation**: how often each activity (and each frequent resource) has occurred so far;
+- **aggregation**: how often each activity, each frequent resource and each frequent level of
+  a categorical event attribute has occurred so far;
+- **who did what**: for each frequent activity, the resource of its last occurrence so far
+  (``resource_at_<activity>``: who knocked on the door, who approved the loan);
 - **last state**: the last activity, the last resource and the last known value of every
   attribute (case attributes included, taken as known once they appear);
 - **numbers so far**: mean, minimum and maximum of numeric event attributes;
@@ -16,7 +19,12 @@ moment) into one row of features, computed in the engine with window functions:
 ``outcome_activities`` are declared (the events that decide the label), each case is cut just
 before the first of them, and no feature is built from them: they are listed in
 ``dropped_features_``. Asking explicitly for such a feature raises
-:class:`~lastmile.errors.LastmileError`.
+:class:`~lastmile.errors.LastmileError`. What kind each attribute is (a case attribute, constant
+within every case, or an event attribute; a number or a category) is judged on the events the
+encoder is fitted on, never on a larger log.
+
+Categorical levels seen too rarely, or never, are pooled into one bucket, :data:`OTHER`: a
+sentinel that no value read from a log can equal (a value equal to it is pooled as well).
 
 >>> import pandas as pd, lastmile
 >>> df = pd.DataFrame({
@@ -54,7 +62,7 @@ import pandas as pd
 
 from lastmile.errors import LastmileError
 
-__all__ = ["PrefixEncoder", "PrefixFeatures", "feature_slug"]
+__all__ = ["OTHER", "PrefixEncoder", "PrefixFeatures", "feature_slug"]
 
 #: Columns of the event table that are never features on their own.
 CORE = ("case_id", "activity", "timestamp", "resource", "event_index")
@@ -63,6 +71,9 @@ BOOKKEEPING = {".order", "activity_instance_id", "lifecycle", "lifecycle:transit
                "event_index", "concept:instance"}
 
 _SECONDS_PER_DAY = 86400.0
+#: The bucket of rare and unseen categorical levels. It starts with a NUL character, which no
+#: value read from an event log carries, so it cannot collide with a level named "other".
+OTHER = "\x00other"
 
 
 def feature_slug(text: str) -> str:
@@ -146,18 +157,33 @@ def _table_of(log: Any) -> ir.Table:
     return table
 
 
-def _attribute_kinds(log: Any, table: ir.Table) -> dict[str, tuple[str, str]]:
-    """name -> (kind 'case'|'event', dtype 'number'|'category'|'bool'|'time')."""
-    known = getattr(log, "attributes", None) or {}
-    kinds: dict[str, tuple[str, str]] = {}
+def _attribute_kinds(table: ir.Table) -> dict[str, tuple[str, str]]:
+    """name -> (kind 'case'|'event', dtype 'number'|'category'|'bool'|'time'), judged on ``table``.
+
+    A column is a *case* attribute when no case has two different values of it in ``table``;
+    a text column whose every value in ``table`` reads as a number is a number. Only the
+    events of ``table`` count: fitted on the events known at a moment, nothing later shapes
+    the features.
+    """
     schema = table.schema()
-    for name in table.columns:
-        if name in CORE:
-            continue
-        if name in known:
-            attr = known[name]
-            kinds[name] = (attr.kind, attr.dtype)
-            continue
+    names = [n for n in table.columns if n not in CORE]
+    if not names:
+        return {}
+    per_case = table.group_by("case_id").agg(
+        **{f"_d{i}": table[n].nunique() for i, n in enumerate(names)})
+    aggs: dict[str, ir.Value] = {f"_d{i}": per_case[f"_d{i}"].max()
+                                 for i in range(len(names))}
+    for i, n in enumerate(names):
+        if schema[n].is_string():
+            aggs[f"_n{i}"] = table[n].count()
+            aggs[f"_x{i}"] = table[n].try_cast("float64").count()
+    stats = per_case.aggregate(**{k: v for k, v in aggs.items() if k.startswith("_d")})
+    row = stats.execute().iloc[0].to_dict()
+    text = {k: v for k, v in aggs.items() if not k.startswith("_d")}
+    if text:
+        row.update(table.aggregate(**text).execute().iloc[0].to_dict())
+    kinds: dict[str, tuple[str, str]] = {}
+    for i, name in enumerate(names):
         dt = schema[name]
         if dt.is_boolean():
             dtype = "bool"
@@ -165,10 +191,26 @@ def _attribute_kinds(log: Any, table: ir.Table) -> dict[str, tuple[str, str]]:
             dtype = "number"
         elif dt.is_temporal():
             dtype = "time"
+        elif dt.is_string() and row.get(f"_n{i}") and row[f"_n{i}"] == row[f"_x{i}"]:
+            dtype = "number"
         else:
             dtype = "category"
-        kinds[name] = ("event", dtype)
+        distinct = row.get(f"_d{i}")
+        kind = "case" if distinct is None or pd.isna(distinct) or distinct <= 1 else "event"
+        kinds[name] = (kind, dtype)
     return kinds
+
+
+def _value(t: ir.Table, name: str, dtype: str) -> ir.Value:
+    """Column ``name`` of ``t`` as the type the encoder judged it to be."""
+    col = t[name]
+    if dtype == "number":
+        return col.cast("float64") if col.type().is_numeric() else col.try_cast("float64")
+    if dtype == "bool":
+        return col.cast("float64")
+    if dtype == "category":
+        return col.cast("string")
+    return col
 
 
 class PrefixEncoder:
@@ -189,11 +231,22 @@ class PrefixEncoder:
         outcome activity or attribute raises :class:`~lastmile.errors.LastmileError`.
     max_categories
         At most this many levels per categorical column (the most frequent); the rest are
-        ``"other"``.
+        pooled into :data:`OTHER`.
     min_count
-        Levels seen fewer times than this in the fitting data become ``"other"``.
+        Levels seen fewer times than this in the fitting data are pooled into :data:`OTHER`.
     resource_counts
-        Also count the frequent resources seen so far.
+        Also count the frequent resources seen so far (``nres_<resource>``).
+    activity_resources
+        For each of the ``max_activities`` most frequent activities done by at least two
+        frequent resources, the resource of its last occurrence so far
+        (``resource_at_<activity>``, categorical, levels capped as above).
+    max_activities
+        At most this many ``resource_at_`` features.
+    level_counts
+        For each categorical *event* attribute, count its ``max_count_levels`` most frequent
+        levels so far (``nval_<attribute>_<level>``; Teinemaa et al.'s aggregation encoding).
+    max_count_levels
+        At most this many counted levels per attribute.
     cut_at_outcome
         Cut each case before its first outcome activity (``True``, the default). With
         ``False`` the events stay in the prefixes but the outcome features are still refused.
@@ -212,6 +265,18 @@ class PrefixEncoder:
     ['x']
     >>> enc.dropped_features_
     ['n_won']
+
+    Who did an earlier activity stays visible after later events:
+
+    >>> df = pd.DataFrame({"case": ["a", "a", "b", "b"],
+    ...                    "activity": ["knock", "text", "knock", "text"],
+    ...                    "resource": ["Ann", "SMS", "Bob", "SMS"],
+    ...                    "timestamp": ["2024-01-01", "2024-01-02", "2024-01-01",
+    ...                                  "2024-01-03"]})
+    >>> enc = PrefixEncoder(min_count=1).fit(lastmile.read_log(df))
+    >>> X = enc.transform(lastmile.read_log(df)).X
+    >>> X["resource_at_knock"].astype(str).tolist()
+    ['Ann', 'Ann', 'Bob', 'Bob']
     """
 
     def __init__(
@@ -224,6 +289,10 @@ class PrefixEncoder:
         max_categories: int = 30,
         min_count: int = 10,
         resource_counts: bool = True,
+        activity_resources: bool = True,
+        max_activities: int = 20,
+        level_counts: bool = True,
+        max_count_levels: int = 10,
         cut_at_outcome: bool = True,
         month: bool = False,
     ) -> None:
@@ -234,6 +303,10 @@ class PrefixEncoder:
         self.max_categories = max_categories
         self.min_count = min_count
         self.resource_counts = resource_counts
+        self.activity_resources = activity_resources
+        self.max_activities = max_activities
+        self.level_counts = level_counts
+        self.max_count_levels = max_count_levels
         self.cut_at_outcome = cut_at_outcome
         self.month = month
 
@@ -241,26 +314,30 @@ class PrefixEncoder:
     def fit(self, log: Any) -> PrefixEncoder:
         """Learn the vocabularies (activities, resources, attribute levels) from ``log``.
 
-        ``log`` is a :class:`lastmile.Log` or an Ibis event table. Returns ``self``.
+        ``log`` is a :class:`lastmile.Log` or an Ibis event table. The kind of each attribute
+        (case or event, number or category) is judged on these events. Returns ``self``.
         """
         table = _table_of(log)
         outcome = [str(a) for a in self.outcome_activities]
         out_attrs = [str(a) for a in self.outcome_attributes]
-        kinds = _attribute_kinds(log, table)
+        # the events a feature can see: cut at the outcome, as transform() will
+        base = self._cut(table, outcome)
         if self.attributes is None:
-            chosen = [n for n, (_, dt) in kinds.items()
-                      if n not in BOOKKEEPING and not n.startswith(".") and dt != "time"]
+            names = [n for n in table.columns if n not in CORE]
+            candidates = [n for n in names if n not in BOOKKEEPING and not n.startswith(".")]
         else:
-            unknown = [a for a in self.attributes if a not in kinds]
+            unknown = [a for a in self.attributes if a not in table.columns or a in CORE]
             if unknown:
                 raise LastmileError(f"unknown attributes {unknown}",
-                                    hint=f"the log has {sorted(kinds)}")
+                                    hint=f"the log has {sorted(set(table.columns) - set(CORE))}")
             leaked = [a for a in self.attributes if a in out_attrs]
             if leaked:
                 raise LastmileError(
                     f"the attributes {leaked} carry the outcome and cannot be features",
                     hint="remove them from attributes=")
-            chosen = [a for a in self.attributes if kinds[a][1] != "time"]
+            candidates = list(self.attributes)
+        kinds = _attribute_kinds(base.select("case_id", *candidates))
+        chosen = [a for a in candidates if kinds[a][1] != "time"]
         self.dropped_features_: list[str] = []
         for a in out_attrs:
             if a in chosen:
@@ -268,8 +345,6 @@ class PrefixEncoder:
             self.dropped_features_.append(f"last_{feature_slug(a)}")
         self.attr_kinds_ = {a: kinds[a] for a in chosen}
 
-        # the events a feature can see: cut at the outcome, as transform() will
-        base = self._cut(table, outcome)
         acts = base.group_by("activity").agg(n=ibis._.count()).execute()
         acts = acts.sort_values(["n", "activity"], ascending=[False, True])
         keep = acts[acts["n"] >= 1]["activity"].astype(str).tolist()
@@ -280,15 +355,21 @@ class PrefixEncoder:
         self.levels_["last_activity"] = self._levels(acts.rename(columns={"activity": "v"}))
         self.levels_["last_activity"] = [a for a in self.levels_["last_activity"]
                                          if a not in outcome]
+        self.resource_at_: list[list[Any]] = []
         if "resource" in table.columns:
             res = base.group_by("resource").agg(n=ibis._.count()).execute()
             res = res.dropna().rename(columns={"resource": "v"})
             self.levels_["last_resource"] = self._levels(res)
-        for a, (_, dt) in self.attr_kinds_.items():
+            if self.activity_resources:
+                self.resource_at_ = self._activity_resources(base, outcome)
+        self.count_levels_: list[list[str]] = []
+        for a, (kind, dt) in self.attr_kinds_.items():
             if dt == "category":
                 vals = base.group_by(a).agg(n=ibis._.count()).execute().dropna()
-                self.levels_[f"last_{feature_slug(a)}"] = self._levels(
-                    vals.rename(columns={a: "v"}))
+                levels = self._levels(vals.rename(columns={a: "v"}))
+                self.levels_[f"last_{feature_slug(a)}"] = levels
+                if self.level_counts and kind == "event":
+                    self.count_levels_ += [[a, v] for v in levels[:self.max_count_levels]]
         self.resources_ = (self.levels_.get("last_resource", []) if self.resource_counts
                            else [])
         self._names = self._all_feature_names()
@@ -308,10 +389,31 @@ class PrefixEncoder:
             self.feature_names_ = list(self._names)
         return self
 
+    def _activity_resources(self, base: ir.Table, outcome: list[str]) -> list[list[Any]]:
+        """``[activity, levels]`` for the activities whose resource is worth a feature."""
+        pairs = (base.filter(base.resource.notnull())
+                 .group_by(["activity", "resource"]).agg(n=ibis._.count()).execute())
+        pairs = pairs[~pairs["activity"].astype(str).isin(outcome)]
+        totals = pairs.groupby("activity")["n"].sum().sort_values(ascending=False,
+                                                                  kind="mergesort")
+        out: list[list[Any]] = []
+        for act in totals.index:
+            sub = pairs[pairs["activity"] == act][["resource", "n"]]
+            levels = self._levels(sub.rename(columns={"resource": "v"}))
+            kept = sub["n"][sub["resource"].astype(str).isin(levels)].sum()
+            # one resource only (and nobody else): the feature would say nothing new
+            if len(levels) >= 2 or (len(levels) == 1 and kept < sub["n"].sum()):
+                out.append([str(act), levels])
+            if len(out) >= self.max_activities:
+                break
+        return out
+
     _PARAMS = ("outcome_activities", "outcome_attributes", "attributes", "features",
-               "max_categories", "min_count", "resource_counts", "cut_at_outcome", "month")
-    _STATE = ("dropped_features_", "activities_", "levels_", "resources_", "feature_names_",
-              "_names")
+               "max_categories", "min_count", "resource_counts", "activity_resources",
+               "max_activities", "level_counts", "max_count_levels", "cut_at_outcome",
+               "month")
+    _STATE = ("dropped_features_", "activities_", "levels_", "resources_", "resource_at_",
+              "count_levels_", "feature_names_", "_names")
 
     def to_dict(self) -> dict[str, Any]:
         """The settings and what was learned, as plain data (stored in model artefacts).
@@ -344,6 +446,7 @@ class PrefixEncoder:
     def _levels(self, counts: pd.DataFrame) -> list[str]:
         counts = counts[counts["n"] >= self.min_count]
         counts = counts.assign(v=counts["v"].astype(str))
+        counts = counts[counts["v"] != OTHER]  # a value equal to the sentinel is pooled
         counts = counts.sort_values(["n", "v"], ascending=[False, True])
         return counts["v"].head(self.max_categories).tolist()
 
@@ -367,31 +470,46 @@ class PrefixEncoder:
         return joined.filter(keep).select(table.columns)
 
     def _all_feature_names(self) -> list[str]:
-        names = ["prefix_length", "elapsed_days", "since_prev_hours", "max_gap_hours",
-                 "events_per_day", "gap_ratio", "hour", "weekday", "minute_of_day"]
+        """Every feature name, in order; the parts are recorded in ``_parts``."""
+        parts: list[tuple[str, str, Any]] = [
+            (n, "base", None) for n in ("prefix_length", "elapsed_days", "since_prev_hours",
+                                        "max_gap_hours", "events_per_day", "gap_ratio",
+                                        "hour", "weekday", "minute_of_day")]
         if self.month:
-            names.append("month")
-        names += [f"n_{feature_slug(a)}" for a in self.activities_]
-        names += [f"nres_{feature_slug(r)}" for r in self.resources_]
-        names.append("last_activity")
+            parts.append(("month", "base", None))
+        parts += [(f"n_{feature_slug(a)}", "count", a) for a in self.activities_]
+        parts += [(f"nres_{feature_slug(r)}", "nres", r) for r in self.resources_]
+        parts += [(f"nval_{feature_slug(a)}_{feature_slug(v)}", "nval", (a, v))
+                  for a, v in getattr(self, "count_levels_", [])]
+        parts.append(("last_activity", "cat", "last_activity"))
         if "last_resource" in self.levels_:
-            names.append("last_resource")
+            parts.append(("last_resource", "cat", "last_resource"))
+        parts += [(f"resource_at_{feature_slug(a)}", "resat", (i, a))
+                  for i, (a, _) in enumerate(getattr(self, "resource_at_", []))]
         for a, (kind, dt) in self.attr_kinds_.items():
             s = feature_slug(a)
-            names.append(f"last_{s}")
+            parts.append((f"last_{s}", "attr", a))
             if dt == "number" and kind == "event":
-                names += [f"mean_{s}", f"min_{s}", f"max_{s}"]
+                parts += [(f"{stat}_{s}", "stat", (stat, a)) for stat in ("mean", "min", "max")]
         # make unique (two activities could share a slug)
         seen: dict[str, int] = {}
         out = []
-        for n in names:
+        self._parts: list[tuple[str, str, Any]] = []
+        for n, what, key in parts:
             if n in seen:
                 seen[n] += 1
                 n = f"{n}_{seen[n]}"
             else:
                 seen[n] = 0
             out.append(n)
+            self._parts.append((n, what, key))
         return out
+
+    def _of(self, what: str) -> list[tuple[str, Any]]:
+        """``(feature name, key)`` of the features of one part (``count``, ``nres`` …)."""
+        if not hasattr(self, "_parts"):
+            self._all_feature_names()
+        return [(n, k) for n, w, k in self._parts if w == what]
 
     # --------------------------------------------------------------- transform
     def transform(
@@ -472,34 +590,37 @@ class PrefixEncoder:
         }
         if "resource" in t.columns:
             cols["last_resource"] = t.resource
-        for a, name in zip(self.activities_,
-                           [n for n in self._names if n.startswith("n_")], strict=False):
+        for name, a in self._of("count"):
             cols[name] = (t.activity == a).cast("int32").sum().over(w)
-        for r, name in zip(self.resources_,
-                           [n for n in self._names if n.startswith("nres_")], strict=False):
+        for name, r in self._of("nres"):
             cols[name] = (t.resource == r).fill_null(False).cast("int32").sum().over(w)
+        for name, (a, v) in self._of("nval"):
+            cols[name] = (t[a].cast("string") == v).fill_null(False).cast("int32").sum().over(w)
         groups: dict[str, ir.Value] = {}
+        ffill_src: dict[str, tuple[str, str]] = {}
+        for name, (i, act) in self._of("resat"):
+            # the resource of the last `act` so far: a value on the `act` events only,
+            # carried forward within the run that each of them starts
+            hit = (t.activity == act) & t.resource.notnull()
+            cols[f"_ra{i}"] = ibis.ifelse(hit, t.resource.cast("string"),
+                                          ibis.null().cast("string"))
+            groups[f"_rg{i}"] = hit.cast("int32").sum().over(w)
+            ffill_src[name] = (f"_ra{i}", f"_rg{i}")
         for i, (a, (kind, dt)) in enumerate(self.attr_kinds_.items()):
             s = feature_slug(a)
-            col = t[a]
-            if dt == "bool":
-                col = col.cast("float64")
-            elif dt == "category":
-                col = col.cast("string")
+            col = _value(t, a, dt)
             cols[f"_v{i}"] = col
-            groups[f"_g{i}"] = t[a].notnull().cast("int32").sum().over(w)
+            groups[f"_g{i}"] = col.notnull().cast("int32").sum().over(w)
+            ffill_src[f"last_{s}"] = (f"_v{i}", f"_g{i}")
             if dt == "number" and kind == "event":
-                num = t[a].cast("float64")
-                cols[f"mean_{s}"] = num.mean().over(w)
-                cols[f"min_{s}"] = num.min().over(w)
-                cols[f"max_{s}"] = num.max().over(w)
+                cols[f"mean_{s}"] = col.mean().over(w)
+                cols[f"min_{s}"] = col.min().over(w)
+                cols[f"max_{s}"] = col.max().over(w)
         t = t.mutate(**cols, **groups)
         t = t.mutate(_maxgap=(t._es - t._prev).max().over(w))
         # last known value: within a run that starts at a non-null, the run's only value
-        ffill = {}
-        for i, a in enumerate(self.attr_kinds_):
-            wg = ibis.window(group_by=["case_id", f"_g{i}"])
-            ffill[f"last_{feature_slug(a)}"] = t[f"_v{i}"].max().over(wg)
+        ffill = {name: t[v].max().over(ibis.window(group_by=["case_id", g]))
+                 for name, (v, g) in ffill_src.items()}
         if ffill:
             t = t.mutate(**ffill)
         if last_only:
@@ -517,16 +638,16 @@ class PrefixEncoder:
         k = df["prefix_length"].astype("int64")
         elapsed = (df["_es"] - df["_start"]) / _SECONDS_PER_DAY
         since_prev = ((df["_es"] - df["_prev"]) / 3600.0).fillna(0.0)
-        out = pd.DataFrame(index=df.index)
-        out["prefix_length"] = k
-        out["elapsed_days"] = elapsed
-        out["since_prev_hours"] = since_prev
-        out["max_gap_hours"] = (df["_maxgap"] / 3600.0).fillna(0.0).astype("float64")
-        out["events_per_day"] = k / np.maximum(elapsed, 1.0 / 24.0)
+        cols: dict[str, Any] = {}
+        cols["prefix_length"] = k
+        cols["elapsed_days"] = elapsed
+        cols["since_prev_hours"] = since_prev
+        cols["max_gap_hours"] = (df["_maxgap"] / 3600.0).fillna(0.0).astype("float64")
+        cols["events_per_day"] = k / np.maximum(elapsed, 1.0 / 24.0)
         mean_gap_h = (elapsed * 24.0) / (k - 1).where(k > 1)
-        out["gap_ratio"] = (since_prev / mean_gap_h.where(mean_gap_h > 0)).astype("float64")
+        cols["gap_ratio"] = (since_prev / mean_gap_h.where(mean_gap_h > 0)).astype("float64")
         for c in ("hour", "weekday", "minute_of_day", *(["month"] if self.month else [])):
-            out[c] = df[c].astype("int64")
+            cols[c] = df[c].astype("int64")
         descriptions: dict[str, str] = {
             "prefix_length": "events so far", "elapsed_days": "days since the first event",
             "since_prev_hours": "hours since the previous event",
@@ -536,32 +657,39 @@ class PrefixEncoder:
             "weekday": "weekday of the last event (Monday 0)",
             "month": "month of the last event", "minute_of_day": "minute of day of last event",
             "last_activity": "last activity", "last_resource": "resource of the last event"}
-        for a, name in zip(self.activities_,
-                           [n for n in self._names if n.startswith("n_")], strict=False):
-            out[name] = df[name].astype("int32")
+        for name, a in self._of("count"):
+            cols[name] = df[name].astype("int32")
             descriptions[name] = f"times '{a}' so far"
-        for r, name in zip(self.resources_,
-                           [n for n in self._names if n.startswith("nres_")], strict=False):
-            out[name] = df[name].astype("int32")
+        for name, r in self._of("nres"):
+            cols[name] = df[name].astype("int32")
             descriptions[name] = f"events by '{r}' so far"
+        for name, (a, v) in self._of("nval"):
+            cols[name] = df[name].astype("int32")
+            descriptions[name] = f"events with {a} '{v}' so far"
         categorical = []
         for name in ("last_activity", "last_resource"):
             if name in self.levels_:
-                out[name] = self._categorical(df[name], self.levels_[name])
+                cols[name] = self._categorical(df[name], self.levels_[name])
                 categorical.append(name)
+        for name, (i, act) in self._of("resat"):
+            cols[name] = self._categorical(df[name], self.resource_at_[i][1])
+            descriptions[name] = f"who did the last '{act}'"
+            categorical.append(name)
         for a, (kind, dt) in self.attr_kinds_.items():
             s = feature_slug(a)
             name = f"last_{s}"
             descriptions[name] = f"{a} (last known)"
             if dt == "category":
-                out[name] = self._categorical(df[name], self.levels_.get(name, []))
+                cols[name] = self._categorical(df[name], self.levels_.get(name, []))
                 categorical.append(name)
             else:
-                out[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
+                cols[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
             if dt == "number" and kind == "event":
                 for stat in ("mean", "min", "max"):
-                    out[f"{stat}_{s}"] = df[f"{stat}_{s}"].astype("float64")
+                    cols[f"{stat}_{s}"] = df[f"{stat}_{s}"].astype("float64")
                     descriptions[f"{stat}_{s}"] = f"{stat} of {a} so far"
+        out = pd.DataFrame({n: (c.to_numpy() if isinstance(c, pd.Series) else c)
+                            for n, c in cols.items()})
         index = pd.MultiIndex.from_arrays([df["case_id"].astype(str).to_numpy(),
                                            k.to_numpy()], names=["case_id", "prefix_length"])
         out.index = index
@@ -581,5 +709,5 @@ class PrefixEncoder:
     def _categorical(values: pd.Series, levels: list[str]) -> pd.Categorical:
         known = values.notna()
         text = values.astype("object").where(~known, values.astype(str))
-        text = text.where(~known | text.isin(levels), "other")
-        return pd.Categorical(text, categories=[*levels, "other"])
+        text = text.where(~known | text.isin(levels), OTHER)
+        return pd.Categorical(text, categories=[*levels, OTHER])

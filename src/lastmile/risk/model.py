@@ -7,10 +7,13 @@ refitted on all cases with the chosen number of trees. ``reasons`` gives, per ro
 features that push the risk up most (LightGBM's SHAP contributions, ``pred_contrib=True``).
 
 ``save`` writes a zip holding ``header.json`` (format version, lastmile version, the journey or
-label definition, a fingerprint of the training data, the feature names, the calibration and,
-optionally, the prefix encoder) and ``booster.txt`` (LightGBM's text model; ``booster_1.txt``
-… for a bagged model). Nothing is
-pickled. ``load(path, definition=...)`` refuses an artefact trained for another definition.
+label ``definition``, free ``metadata`` such as the training moment, a fingerprint of the
+training data, the feature names, the calibration and, optionally, the prefix encoder) and
+``booster.txt`` (LightGBM's text model; ``booster_1.txt`` … for a bagged model). Nothing is
+pickled. ``load(path, definition=...)`` refuses an artefact trained for another definition
+(the metadata is never compared), and one written in an older format.
+
+``fit`` takes ``sample_weight``: several rows of one case can share its weight.
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)
@@ -46,12 +49,15 @@ from sklearn.linear_model import LogisticRegression
 
 import lastmile
 from lastmile.errors import LastmileError
-from lastmile.risk.encoding import PrefixEncoder, PrefixFeatures
+from lastmile.risk.encoding import OTHER, PrefixEncoder, PrefixFeatures
 
 __all__ = ["FORMAT", "RiskModel", "fingerprint"]
 
-#: Name and version of the artefact format written by :meth:`RiskModel.save`.
-FORMAT = "lastmile.risk-model/1"
+#: Name and version of the artefact format written by :meth:`RiskModel.save`. Version 2: the
+#: ``metadata`` field, the :data:`~lastmile.risk.encoding.OTHER` bucket, and the encoder's
+#: per-activity resources and level counts.
+FORMAT = "lastmile.risk-model/2"
+_FORMAT_NAME = FORMAT.rsplit("/", 1)[0]
 
 
 def fingerprint(case_ids: Sequence[Any]) -> str:
@@ -75,6 +81,15 @@ def _canonical(definition: Any) -> Any:
     return json.loads(json.dumps(definition, sort_keys=True, default=str))
 
 
+def _weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> float:
+    """The AUC with row weights (``nan`` with one class)."""
+    from sklearn.metrics import roc_auc_score
+
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    return float(roc_auc_score(y, score, sample_weight=w))
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -87,7 +102,10 @@ class RiskModel:
     ----------
     definition
         The journey (anything with ``to_dict()``) or a plain dict describing the label; stored
-        in the artefact and checked on load.
+        in the artefact and checked on load: what the model *is for*.
+    metadata
+        Anything else worth keeping with the model (the training moment, counts, settings): a
+        JSON-able dict stored in the artefact as it is, never compared on load.
     encoder
         The fitted :class:`~lastmile.risk.encoding.PrefixEncoder`, stored so that the
         artefact can score new logs (:meth:`predict_log`).
@@ -101,6 +119,11 @@ class RiskModel:
         LightGBM settings (``n_estimators`` is the most trees; early stopping picks fewer).
     refit
         Refit the booster on all training rows after calibration (default ``True``).
+    candidates
+        Alternative settings (dicts of the LightGBM settings above) to try: each is fitted
+        with early stopping on the held-back slice and the one with the best weighted AUC
+        there is kept (``chosen_``, with every score in ``tuning_``). Only the training rows
+        are used. Default: the settings given.
     n_bags
         With more than one, the refit trains this many boosters on 80 % row samples with
         different seeds and averages their log-odds (less variance, ``n_bags`` times slower).
@@ -112,6 +135,7 @@ class RiskModel:
         self,
         *,
         definition: Any = None,
+        metadata: dict[str, Any] | None = None,
         encoder: PrefixEncoder | None = None,
         calibration: str | None = "auto",
         calibration_fraction: float = 0.2,
@@ -123,11 +147,13 @@ class RiskModel:
         lambda_l2: float = 0.0,
         max_cat_to_onehot: int = 4,
         refit: bool = True,
+        candidates: Sequence[Mapping[str, Any]] | None = None,
         n_bags: int = 1,
         random_state: int = 22,
         n_jobs: int = 2,
     ) -> None:
         self.definition = definition
+        self.metadata = metadata
         self.encoder = encoder
         self.calibration = calibration
         self.calibration_fraction = calibration_fraction
@@ -139,17 +165,23 @@ class RiskModel:
         self.lambda_l2 = lambda_l2
         self.max_cat_to_onehot = max_cat_to_onehot
         self.refit = refit
+        self.candidates = candidates
         self.n_bags = n_bags
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     # ---------------------------------------------------------------- helpers
+    _TUNABLE = ("learning_rate", "num_leaves", "min_child_samples", "feature_fraction",
+                "lambda_l2", "max_cat_to_onehot")
+
     def _params(self) -> dict[str, Any]:
-        return {"objective": "binary", "learning_rate": self.learning_rate,
-                "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
-                "feature_fraction": self.feature_fraction, "lambda_l2": self.lambda_l2,
-                "max_cat_to_onehot": self.max_cat_to_onehot, "seed": self.random_state,
-                "num_threads": self.n_jobs, "verbosity": -1, "deterministic": True}
+        params = {"objective": "binary", "learning_rate": self.learning_rate,
+                  "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
+                  "feature_fraction": self.feature_fraction, "lambda_l2": self.lambda_l2,
+                  "max_cat_to_onehot": self.max_cat_to_onehot, "seed": self.random_state,
+                  "num_threads": self.n_jobs, "verbosity": -1, "deterministic": True}
+        params.update(getattr(self, "chosen_", None) or {})
+        return params
 
     @staticmethod
     def _frame(X: PrefixFeatures | pd.DataFrame) -> pd.DataFrame:
@@ -167,25 +199,44 @@ class RiskModel:
             frame = frame.copy()
             for col, cats in self.categories_.items():
                 vals = frame[col].astype("object")
-                vals = vals.where(vals.isna() | vals.isin(cats), "other" if "other" in cats
+                vals = vals.where(vals.isna() | vals.isin(cats), OTHER if OTHER in cats
                                   else np.nan)
                 frame[col] = pd.Categorical(vals, categories=cats)
         return frame
 
     # -------------------------------------------------------------------- fit
     def fit(self, X: PrefixFeatures | pd.DataFrame, y: Any, *,
+            sample_weight: Any = None,
             groups: Sequence[Any] | None = None, order: Sequence[Any] | None = None
             ) -> RiskModel:
         """Fit on feature rows ``X`` with 0/1 labels ``y`` (1 = the bad outcome).
 
         With :class:`PrefixFeatures`, rows are grouped by case and the calibration slice is
         the latest-starting cases; with a DataFrame, pass ``groups`` (case ids) and ``order``
-        (e.g. case start times), or the last rows are used.
+        (e.g. case start times), or the last rows are used. ``sample_weight`` (one
+        non-negative number per row; default all 1) weighs the rows in the booster, its early
+        stopping and the calibration.
+
+        >>> import numpy as np, pandas as pd
+        >>> X = pd.DataFrame({"a": np.tile([0.0, 1.0], 100)})
+        >>> y = np.tile([0, 1], 100)
+        >>> w = np.where(X["a"] == 1.0, 1.0, 0.0) + 1e-3  # the rows with a = 0 barely count
+        >>> m = RiskModel(n_estimators=20, calibration=None).fit(X, y, sample_weight=w)
+        >>> float(m.predict_risk(X.iloc[:2])[1]) > 0.9
+        True
         """
         frame = self._frame(X)
         y = np.asarray(y, dtype=float).ravel()
         if len(y) != len(frame):
             raise LastmileError(f"{len(frame)} rows but {len(y)} labels")
+        if sample_weight is None:
+            w = np.ones(len(y))
+        else:
+            w = np.asarray(sample_weight, dtype=float).ravel()
+            if len(w) != len(y) or not np.all(np.isfinite(w)) or (w < 0).any() \
+                    or w.sum() <= 0:
+                raise LastmileError(
+                    f"sample_weight must be {len(y)} finite non-negative numbers, not all 0")
         if len(np.unique(y)) < 2:
             raise LastmileError("the training labels have one class only",
                                 hint="a risk model needs both finished and failed cases")
@@ -208,24 +259,40 @@ class RiskModel:
         n_cal = round(len(first) * self.calibration_fraction)
         cal_groups = set(first.index[len(first) - n_cal:]) if n_cal > 0 else set()
         cal = g["g"].isin(cal_groups).to_numpy()
-        usable = (cal.any() and (~cal).any() and len(np.unique(y[cal])) == 2
-                  and len(np.unique(y[~cal])) == 2)
-        params = self._params()
+        # each side needs both classes with some weight
+        usable = all(w[part & (y == c)].sum() > 0 for part in (cal, ~cal) for c in (0, 1))
+        self.chosen_: dict[str, Any] = {}
+        self.tuning_: list[dict[str, Any]] = []
         if usable:
-            dtrain = lgb.Dataset(frame[~cal], y[~cal], free_raw_data=False)
-            dval = lgb.Dataset(frame[cal], y[cal], reference=dtrain, free_raw_data=False)
-            booster = lgb.train(params, dtrain, num_boost_round=self.n_estimators,
-                                valid_sets=[dval],
-                                callbacks=[lgb.early_stopping(50, verbose=False)])
-            self.n_trees_ = max(int(booster.best_iteration or self.n_estimators), 10)
+            dtrain = lgb.Dataset(frame[~cal], y[~cal], weight=w[~cal], free_raw_data=False)
+            dval = lgb.Dataset(frame[cal], y[cal], weight=w[cal], reference=dtrain,
+                               free_raw_data=False)
+            tried = []
+            for cand in (self.candidates or [{}]):
+                unknown = [k for k in cand if k not in self._TUNABLE]
+                if unknown:
+                    raise LastmileError(f"candidates: unknown settings {unknown}",
+                                        hint=f"use {', '.join(self._TUNABLE)}")
+                b = lgb.train({**self._params(), **cand}, dtrain,
+                              num_boost_round=self.n_estimators, valid_sets=[dval],
+                              callbacks=[lgb.early_stopping(50, verbose=False)])
+                trees = max(int(b.best_iteration or self.n_estimators), 10)
+                score = _weighted_auc(y[cal], b.predict(frame[cal], num_iteration=trees),
+                                      w[cal])
+                self.tuning_.append({**cand, "trees": trees, "val_auc": round(score, 4)})
+                tried.append((score, dict(cand), b, trees))
+            best = max(range(len(tried)), key=lambda i: (tried[i][0], -i))
+            _, self.chosen_, booster, self.n_trees_ = tried[best]
+            params = self._params()
             raw_cal = booster.predict(frame[cal], num_iteration=self.n_trees_)
-            self.calibrator_ = self._fit_calibrator(raw_cal, y[cal])
+            self.calibrator_ = self._fit_calibrator(raw_cal, y[cal], w[cal])
         else:
             self.n_trees_ = self.n_estimators
             self.calibrator_ = {"method": None}
             booster = None
+            params = self._params()
         if booster is None or self.refit:
-            data = lgb.Dataset(frame, y, free_raw_data=False)
+            data = lgb.Dataset(frame, y, weight=w, free_raw_data=False)
             if self.n_bags > 1:
                 boosters = [
                     lgb.train({**params, "seed": self.random_state + i,
@@ -241,10 +308,11 @@ class RiskModel:
         self.fingerprint_ = fingerprint(groups)
         self.n_train_rows_ = len(frame)
         self.n_train_cases_ = int(pd.Series(np.asarray(groups, dtype=str)).nunique())
-        self.positive_rate_ = float(y.mean())
+        self.positive_rate_ = float(np.average(y, weights=w))
         return self
 
-    def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray,
+                        w: np.ndarray | None = None) -> dict[str, Any]:
         method = self.calibration
         if method == "auto":
             enough = len(y) >= 1000 and min(y.sum(), len(y) - y.sum()) >= 50
@@ -252,11 +320,12 @@ class RiskModel:
         if method is None:
             return {"method": None}
         if method == "isotonic":
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, y)
+            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+                raw, y, sample_weight=w)
             return {"method": "isotonic", "x": iso.X_thresholds_.tolist(),
                     "y": iso.y_thresholds_.tolist()}
         if method == "sigmoid":
-            lr = LogisticRegression(C=1e6).fit(_logit(raw).reshape(-1, 1), y)
+            lr = LogisticRegression(C=1e6).fit(_logit(raw).reshape(-1, 1), y, sample_weight=w)
             return {"method": "sigmoid", "a": float(lr.coef_[0, 0]),
                     "b": float(lr.intercept_[0])}
         raise LastmileError(f"unknown calibration {method!r}",
@@ -326,6 +395,8 @@ class RiskModel:
                     value = value.item()
                 if isinstance(value, float) and np.isnan(value):
                     value = None
+                if value == OTHER:
+                    value = "another (rare or new) value"
                 row.append({"feature": name, "description": desc.get(name, name),
                             "value": value, "contribution": float(contrib[i, j])})
             out.append(row)
@@ -337,12 +408,14 @@ class RiskModel:
         self._check_fitted()
         return {
             "format": FORMAT, "lastmile_version": lastmile.__version__,
-            "definition": _canonical(self.definition), "fingerprint": self.fingerprint_,
+            "definition": _canonical(self.definition),
+            "metadata": _canonical(self.metadata), "fingerprint": self.fingerprint_,
             "n_train_rows": self.n_train_rows_, "n_train_cases": self.n_train_cases_,
             "positive_rate": self.positive_rate_, "feature_names": self.feature_names_,
             "categories": self.categories_, "descriptions": self.descriptions_,
             "calibration": self.calibrator_,
             "n_trees": self.n_trees_, "n_bags": len(self.boosters_), "params": self._params(),
+            "tuning": getattr(self, "tuning_", []),
             "encoder": self.encoder.to_dict() if self.encoder is not None else None,
         }
 
@@ -376,8 +449,14 @@ class RiskModel:
         except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
             raise LastmileError(f"{path} is not a lastmile risk model ({exc})",
                                 hint="train one with `lastmile train`") from None
-        if header.get("format") != FORMAT:
-            raise LastmileError(f"{path} has format {header.get('format')!r}, this lastmile "
+        found = header.get("format")
+        if found != FORMAT:
+            if isinstance(found, str) and found.startswith(_FORMAT_NAME + "/"):
+                raise LastmileError(
+                    f"{path} was written by another version of lastmile (format {found!r}; "
+                    f"this lastmile {lastmile.__version__} reads {FORMAT!r} only)",
+                    hint="retrain the model with this lastmile (`lastmile train`)")
+            raise LastmileError(f"{path} has format {found!r}, this lastmile "
                                 f"reads {FORMAT!r}", hint="retrain the model")
         wanted = _canonical(definition)
         if wanted is not None and wanted != header.get("definition"):
@@ -386,7 +465,7 @@ class RiskModel:
                 f"{path} was trained for another journey or label "
                 f"({_name(have)!r}, not {_name(wanted)!r})",
                 hint="train a model for this journey, or load the matching one")
-        model = cls(definition=header.get("definition"))
+        model = cls(definition=header.get("definition"), metadata=header.get("metadata"))
         params = header.get("params", {})
         for key in ("learning_rate", "num_leaves", "min_child_samples", "feature_fraction",
                     "lambda_l2", "max_cat_to_onehot"):
