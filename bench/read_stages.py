@@ -46,16 +46,22 @@ t0 = time.perf_counter()
 c0 = _cpu()
 lg = lastmile.read_log(path, progress=True)
 t1 = time.perf_counter()
-names = list(marks)
-times = [t0, *marks.values()]
-stages = {"setup": times[1] - times[0]}
-for i, n in enumerate(names[:-1]):
-    stages[n] = times[i + 2] - times[i + 1]
-stages["log object"] = t1 - marks.get("done", t1)
-ctimes = [c0, *cpu.values()]
-cstages = {"setup": ctimes[1] - ctimes[0]}
-for i, n in enumerate(names[:-1]):
-    cstages[n] = ctimes[i + 2] - ctimes[i + 1]
+
+
+def split(start: float, points: dict[str, float], end: float | None = None) -> dict[str, float]:
+    """Durations between consecutive progress marks (the first from ``start``)."""
+    names = list(points)
+    values = [start, *points.values()]
+    out = {"setup": values[1] - values[0]}
+    for i, name in enumerate(names[:-1]):
+        out[name] = values[i + 2] - values[i + 1]
+    if end is not None:
+        out["log object"] = end - points.get("done", end)
+    return out
+
+
+stages = split(t0, marks, t1)
+cstages = split(c0, cpu)
 c1 = _cpu()
 out = {"code": lastmile.__file__, "path": path, "read_s": round(t1 - t0, 2),
        "stages": {k: round(v, 2) for k, v in stages.items()},

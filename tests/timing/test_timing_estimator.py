@@ -107,6 +107,16 @@ def test_equal_without_failures_and_when_everyone_finishes() -> None:
     assert curve["finished"].iloc[-1] == pytest.approx(1.0)
 
 
+def assert_event_table_is_lifelines(hours: np.ndarray, code: np.ndarray) -> None:
+    """Our event table (ties separated) equals the one lifelines' fitter builds."""
+    table = _event_table(hours, code)
+    fin, _ = lifelines_fits(hours, code)
+    theirs = fin.event_table
+    np.testing.assert_array_equal(table["time"], theirs.index.to_numpy(dtype="float64"))
+    for column in ("removed", "observed", "observed_1", "at_risk"):
+        np.testing.assert_array_equal(table[column], theirs[column].to_numpy(), err_msg=column)
+
+
 def test_a_moved_failure_that_lands_on_another_finish_moves_on() -> None:
     # failures at 5 h and just after are both tied with finishes: the one moved from 5 h
     # lands on the finish just after 5 h and must move once more, after it
@@ -114,24 +124,14 @@ def test_a_moved_failure_that_lands_on_another_finish_moves_on() -> None:
     hours = np.array([5.0, 5.0, just_after, just_after, 7.0, 0.0, 0.0, 9.0])
     code = np.array([1, 2, 1, 2, 0, 1, 2, 1])
     assert_equal_to_lifelines(hours, code)
-    table = _event_table(hours, code)
-    fin, _ = lifelines_fits(hours, code)
-    theirs = fin.event_table
-    np.testing.assert_array_equal(table["time"], theirs.index.to_numpy(dtype="float64"))
-    for column in ("removed", "observed", "observed_1", "at_risk"):
-        np.testing.assert_array_equal(table[column], theirs[column].to_numpy(), err_msg=column)
+    assert_event_table_is_lifelines(hours, code)
 
 
 def test_event_table_is_lifelines_one_on_tied_data() -> None:
     rng = np.random.default_rng(11)
     hours = rng.integers(0, 25, 400).astype("float64")
     code = rng.choice([0, 1, 2], size=400)
-    table = _event_table(hours, code)
-    fin, _ = lifelines_fits(hours, code)
-    theirs = fin.event_table
-    np.testing.assert_array_equal(table["time"], theirs.index.to_numpy(dtype="float64"))
-    for column in ("removed", "observed", "observed_1", "at_risk"):
-        np.testing.assert_array_equal(table[column], theirs[column].to_numpy(), err_msg=column)
+    assert_event_table_is_lifelines(hours, code)
 
 
 @pytest.mark.shared
