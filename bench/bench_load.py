@@ -396,16 +396,20 @@ def generate(out_dir: Path, events: int, per_case: int) -> dict[str, Any]:
 # Driver
 # ---------------------------------------------------------------------------------------------
 
-def run_child(args: list[str], timeout: float) -> tuple[int, float, str, str]:
-    """Run this script with ``args`` in a fresh interpreter; (exit code, peak RSS MiB, out, err).
+#: This script in a fresh interpreter (the prefix of a child's argv).
+THIS = [sys.executable, str(Path(__file__).resolve())]
+
+
+def run_child(argv: list[str], timeout: float) -> tuple[int, float, str, str, float]:
+    """Run ``argv`` in a fresh process: (exit code, its own peak RSS MiB, out, err, wall s).
 
     The peak RSS is that child's own ``ru_maxrss`` (from ``wait4``), not the maximum over all
-    children so far as ``RUSAGE_CHILDREN`` would give.
+    children so far as ``RUSAGE_CHILDREN`` would give. Killed after ``timeout`` seconds.
     """
     env = {**os.environ, "PM4PY_SHOW_PROGRESS_BAR": "False", "PYTHONWARNINGS": "ignore"}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args],
-                                stdout=out, stderr=err, env=env, cwd=ROOT)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=ROOT)
         deadline = time.monotonic() + timeout
         while True:
             pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -416,14 +420,15 @@ def run_child(args: list[str], timeout: float) -> tuple[int, float, str, str]:
                 pid, status, usage = os.wait4(proc.pid, 0)
                 break
             time.sleep(0.05)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        return proc.returncode, usage.ru_maxrss / 1024, out.read(), err.read()
+        return code, usage.ru_maxrss / 1024, out.read(), err.read(), wall
 
 
 def measure(tool: str, path: str, timeout: float) -> dict[str, Any]:
-    code, peak, out, err = run_child(["--worker", tool, path], timeout)
+    code, peak, out, err, _ = run_child([*THIS, "--worker", tool, path], timeout)
     lines = [ln for ln in out.splitlines() if ln.startswith(MARK)]
     if code != 0 or not lines:
         tail = "\n".join((err or out).strip().splitlines()[-5:])
@@ -597,8 +602,8 @@ def main() -> int:
                 problems.append("BPIC 2012: no pm4py/lastmile pair to compare")
 
     if args.only in (None, "synthetic"):
-        code, _peak, out, err = run_child(
-            ["--generate", args.out, str(args.events), str(args.per_case)], args.timeout)
+        code, _peak, out, err, _ = run_child(
+            [*THIS, "--generate", args.out, str(args.events), str(args.per_case)], args.timeout)
         print(out, end="", flush=True)
         if code != 0:
             problems.append(f"generating the synthetic log failed: {err.strip()[-400:]}")

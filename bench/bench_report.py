@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,7 +50,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-from bench_load import DEFAULT_BPIC, log, machine, rss_mib  # noqa: E402
+from bench_load import DEFAULT_BPIC, log, machine, rss_mib, run_child  # noqa: E402
 
 DEFAULT_OUT = HERE / "out" / "report"
 MARK = "@@RESULT@@ "
@@ -270,29 +268,6 @@ def generate(out_dir: Path, events: int, seed: int = 0) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------------------------
-
-def run_child(argv: list[str], timeout: float) -> tuple[int, float, str, str, float]:
-    """Run ``argv`` in a fresh process: (exit code, its own peak RSS MiB, out, err, wall s)."""
-    env = {**os.environ, "PM4PY_SHOW_PROGRESS_BAR": "False", "PYTHONWARNINGS": "ignore"}
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=ROOT)
-        deadline = time.monotonic() + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-        wall = time.perf_counter() - t0
-        code = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        return code, usage.ru_maxrss / 1024, out.read(), err.read(), wall
-
 
 def measure(tool: str, source: str, spec: dict[str, Any], timeout: float) -> dict[str, Any]:
     code, peak, out, err, wall = run_child(

@@ -91,14 +91,6 @@ def why_section(log: Log, journey: Journey, as_of: Any = None, top: int = 25) ->
     return _section(build)
 
 
-def _thin(rows: list[dict[str, Any]], most: int = 400) -> list[dict[str, Any]]:
-    """Keep at most ``most`` points of a step curve (first and last always kept)."""
-    if len(rows) <= most:
-        return rows
-    step = (len(rows) - 1) / (most - 1)
-    return [rows[round(i * step)] for i in range(most)]
-
-
 def timing_section(
     log: Log, journey: Journey, as_of: Any = None, cases: Any = None
 ) -> dict[str, Any]:
@@ -113,7 +105,6 @@ def timing_section(
     def build() -> dict[str, Any]:
         t = timing(log.table, journey, as_of=as_of, validate=False, cases=cases)
         data = t.to_dict(curve_points=400)
-        data["curve"] = _thin(data.get("curve") or [])
         data["segments"] = []
         return data
 

@@ -18,7 +18,7 @@ import lastmile.demo as demo
 from lastmile.io import read_log
 from lastmile.journey import Journey
 from lastmile.measures import compute_report
-from lastmile.reporting import _thin, timing_section
+from lastmile.reporting import timing_section
 from lastmile.timing import Timing, _Cases, last_mile_durations, timing
 
 
@@ -69,6 +69,14 @@ def test_same_result_from_the_numbers_as_from_the_frame(scenario):
     np.testing.assert_array_equal(np.sort(numbers.hours), np.sort(from_frame.hours))
     np.testing.assert_array_equal(np.bincount(numbers.outcome), np.bincount(from_frame.outcome))
     assert numbers.status == from_frame.status
+
+
+def _thin(rows: list[dict], most: int = 400) -> list[dict]:
+    """Reference thinning of the full JSON curve: ``most`` evenly spread rows, ends kept."""
+    if len(rows) <= most:
+        return rows
+    step = (len(rows) - 1) / (most - 1)
+    return [rows[round(i * step)] for i in range(most)]
 
 
 def test_report_curve_is_the_thinned_full_curve(scenario):
