@@ -123,12 +123,19 @@ GRID = [
      "learning_rate": 0.02},
 ]
 
-#: Feature groups tried on the validation slice: ``base`` leaves out the columns whose names
-#: start with these prefixes, ``extended`` keeps everything the encoder builds.
+#: Feature groups tried on the validation slice, each given by the column-name prefixes it
+#: leaves out of the full encoding: ``base`` (counts, last state, numbers so far, timing),
+#: ``extended`` (base + who did the last of each frequent activity, ``resource_at_``, and the
+#: level counts of categorical event attributes, ``nval_``) and ``positions`` (base + the
+#: activities of the first and of the last few events, ``activity_<i>`` and
+#: ``activity_back_<j>``: the order of events, as in their index encoding).
 ENCODINGS: dict[str, tuple[str, ...]] = {
-    "base": ("resource_at_", "nval_"),
-    "extended": (),
+    "base": ("resource_at_", "nval_", "activity_"),
+    "extended": ("activity_",),
+    "positions": ("resource_at_", "nval_"),
 }
+#: At most this many positions (first and last events) in the ``positions`` group.
+MAX_POSITIONS = 10
 
 _LOGS: dict[tuple[str, str], Any] = {}
 
@@ -228,14 +235,15 @@ def columns(feats: Any, drop: tuple[str, ...]) -> Any:
 
 def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
              n_estimators: int, bags: int = 1,
-             encodings: dict[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
+             encodings: dict[str, tuple[str, ...]] | None = None,
+             validation_only: bool = False) -> dict[str, Any]:
     """Run one task end to end and return its result row.
 
     ``encodings`` (default :data:`ENCODINGS`) are the feature groups tried in the search;
-    without the search the extended encoding is used.
+    without the search the first of them is used. With ``validation_only`` the test cases are
+    never scored: the row has the search's validation AUCs only (for developing the method).
     """
     encodings = dict(ENCODINGS if encodings is None else encodings)
-    encodings.setdefault("extended", ())
     t0 = time.time()
     log, table, y = labelled_table(task)
     max_len = max_prefix_length(table, y)
@@ -247,7 +255,8 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
                  and a not in task.get("exclude_attributes", [])]
     enc_args = {"outcome_activities": task.get("outcome_activities", []),
                 "outcome_attributes": task.get("outcome_attributes", []),
-                "attributes": attrs, "max_categories": 40, "min_count": 10}
+                "attributes": attrs, "max_categories": 40, "min_count": 10,
+                "positions": min(max_len, MAX_POSITIONS)}
     train_log = wrap(log, split.train)
     encoder = PrefixEncoder(**enc_args).fit(train_log)
     Xtr = encoder.transform(train_log, max_prefix=max_len)
@@ -255,17 +264,19 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
     Xte = encoder.transform(wrap(log, split.test), max_prefix=max_len)
     yte = y.reindex(Xte.case_ids).to_numpy()
 
-    best, best_enc = GRID[0], "extended"
+    best, best_enc = GRID[0], next(iter(encodings))
     search_log: list[dict[str, Any]] = []
     if search:
         Xa, Xb = inner_split(Xtr, 0.8)
         ya = y.reindex(Xa.case_ids).to_numpy()
         yb = y.reindex(Xb.case_ids).to_numpy()
         best_auc = -1.0
+        tried: list[list[str]] = []
         for enc_name, drop in encodings.items():
             Xa_e, Xb_e = columns(Xa, drop), columns(Xb, drop)
-            if enc_name != "extended" and Xa_e.feature_names == Xa.feature_names:
-                continue  # the log has none of the extra columns: nothing to compare
+            if Xa_e.feature_names in tried:
+                continue  # the log has none of this group's extra columns: nothing new
+            tried.append(Xa_e.feature_names)
             for params in GRID:
                 m = RiskModel(calibration=None, n_estimators=n_estimators, n_jobs=n_jobs,
                               **params).fit(Xa_e, ya)
@@ -275,6 +286,10 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
                 print(f"  {name}: {enc_name} {params} validation AUC {auc:.4f}", flush=True)
                 if auc > best_auc:
                     best, best_enc, best_auc = params, enc_name, auc
+    if validation_only:
+        return {"task": name, "published": task.get("published"), "encoding": best_enc,
+                "params": best, "search": search_log, "max_prefix": max_len,
+                "seconds": round(time.time() - t0, 1)}
     Xtr, Xte = columns(Xtr, encodings[best_enc]), columns(Xte, encodings[best_enc])
     model = RiskModel(definition={"name": name, "label": task["label"]}, encoder=encoder,
                       calibration="sigmoid", n_estimators=n_estimators, n_jobs=n_jobs,
@@ -378,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encodings", default=",".join(ENCODINGS),
                     help="feature groups to try on the validation slice (of: "
                          f"{', '.join(ENCODINGS)})")
+    ap.add_argument("--validation-only", action="store_true",
+                    help="run the search on the training cases only and print its validation "
+                         "AUCs; the test cases are never scored")
     ap.add_argument("--out", default=str(ROOT / "bench" / "outcome" / "out"))
     args = ap.parse_args(argv)
 
@@ -408,8 +426,16 @@ def main(argv: list[str] | None = None) -> int:
             continue
         r = run_task(name, task, search=not args.no_search, n_jobs=args.n_jobs,
                      n_estimators=args.n_estimators, bags=args.bags,
-                     encodings={e: ENCODINGS[e] for e in args.encodings.split(",")})
+                     encodings={e: ENCODINGS[e] for e in args.encodings.split(",")},
+                     validation_only=args.validation_only)
         rows.append(r)
+        if args.validation_only:
+            best = max(r["search"], key=lambda s: s["val_auc"]) if r["search"] else {}
+            print(f"{name:22s} best validation {best.get('val_auc')} with {r['encoding']} "
+                  f"{r['params']} ({r['seconds']}s)", flush=True)
+            (out / "validation.json").write_text(json.dumps({"command": command,
+                                                             "results": rows}, indent=1))
+            continue
         pub = f"{r['published']:.3f}" if r["published"] is not None else "  –  "
         print(f"{name:22s} published {pub}  ours {r['auc']:.3f}  (pooled {r['auc_pooled']:.3f},"
               f" Brier {r['brier']:.3f}, max prefix {r['max_prefix']}, "
@@ -417,6 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         # after every task, so that an interrupted run keeps what it finished
         (out / "results.json").write_text(json.dumps({"command": command, "results": rows},
                                                      indent=1, default=str))
+    if args.validation_only:
+        return 0
     md = markdown(rows, command)
     (out / "results.md").write_text(md + "\n")
     print()

@@ -231,3 +231,36 @@ def test_levels_of_categorical_event_attributes_are_counted(log: lastmile.Log) -
     X = PrefixEncoder(min_count=1).fit(lg).transform(lg).X
     assert X.loc["a", "nval_colour_red"].tolist() == [1, 1, 2]
     assert X.loc["a", "nval_colour_blue"].tolist() == [0, 1, 1]
+
+
+def _vals(col: pd.Series) -> list:
+    return [None if pd.isna(v) else str(v) for v in col]
+
+
+def test_positions_by_hand_and_cut_at_the_outcome(log: lastmile.Log) -> None:
+    enc = PrefixEncoder(min_count=1, positions=3, outcome_activities=["signed"]).fit(log)
+    X = enc.transform(log).X
+    a = X.loc["a"]  # offer, call, call | signed, call: cut before "signed"
+    assert list(a.index) == [1, 2, 3]
+    assert _vals(a["activity_1"]) == ["offer", "offer", "offer"]
+    assert _vals(a["activity_2"]) == [None, "call", "call"]
+    assert _vals(a["activity_3"]) == [None, None, "call"]
+    assert _vals(a["activity_back_1"]) == [None, "offer", "call"]
+    assert _vals(a["activity_back_2"]) == [None, None, "offer"]
+    assert _vals(a["activity_back_3"]) == [None, None, None]
+    # neither the outcome activity nor anything after it shows up in any position
+    pos = [c for c in X.columns if c.startswith("activity_")]
+    assert len(pos) == 6
+    assert not (X[pos].astype(object) == "signed").any().any()
+    assert "signed" not in X["activity_1"].cat.categories
+    # as of hour 24, case a has seen offer and call only
+    now = enc.transform(log, as_of=BASE + pd.Timedelta(hours=24)).X.loc["a"]
+    assert _vals(now["activity_2"]) == ["call"] and _vals(now["activity_3"]) == [None]
+    assert PrefixEncoder.from_dict(enc.to_dict()).feature_names_ == enc.feature_names_
+
+
+def test_positions_default_off_and_negative_refused(log: lastmile.Log) -> None:
+    X = PrefixEncoder(min_count=1).fit(log).transform(log).X
+    assert not [c for c in X.columns if c.startswith("activity_")]
+    with pytest.raises(LastmileError, match="positions"):
+        PrefixEncoder(positions=-1)

@@ -10,6 +10,10 @@ moment) into one row of features, computed in the engine with window functions:
   (``resource_at_<activity>``: who knocked on the door, who approved the loan);
 - **last state**: the last activity, the last resource and the last known value of every
   attribute (case attributes included, taken as known once they appear);
+- **positions** (``positions=K``, off by default): the activity of each of the first ``K``
+  events (``activity_1`` …, as in the index encoding of outcome-prediction benchmarks) and of
+  each of the ``K`` events before the last (``activity_back_1`` …): the order of events, which
+  the counts do not keep;
 - **numbers so far**: mean, minimum and maximum of numeric event attributes;
 - **timing**: elapsed time since the first event, time since the previous event, hour,
   weekday, month and minute of day of the last event, and the pace (events per day, last gap
@@ -254,6 +258,11 @@ class PrefixEncoder:
         Also encode the month of the last event. Off by default: under a temporal split the
         test months are seldom seen in training, and the trees then learn the calendar
         instead of the case.
+    positions
+        Also encode the activities of the first ``positions`` events (``activity_1`` …; null
+        while the prefix is shorter) and of the ``positions`` events before the last
+        (``activity_back_1`` is the one before the last activity). Categorical, with the
+        levels of ``last_activity``. Default 0 (none).
 
     Examples
     --------
@@ -277,6 +286,14 @@ class PrefixEncoder:
     >>> X = enc.transform(lastmile.read_log(df)).X
     >>> X["resource_at_knock"].astype(str).tolist()
     ['Ann', 'Ann', 'Bob', 'Bob']
+
+    The order of events (``positions``): the first activities, and those before the last:
+
+    >>> enc = PrefixEncoder(min_count=1, positions=2).fit(lastmile.read_log(df))
+    >>> X = enc.transform(lastmile.read_log(df)).X.loc["a"]
+    >>> [[None if pd.isna(v) else v for v in row]
+    ...  for row in X[["activity_1", "activity_2", "activity_back_1"]].values.tolist()]
+    [['knock', None, None], ['knock', 'text', 'knock']]
     """
 
     def __init__(
@@ -295,6 +312,7 @@ class PrefixEncoder:
         max_count_levels: int = 10,
         cut_at_outcome: bool = True,
         month: bool = False,
+        positions: int = 0,
     ) -> None:
         self.outcome_activities = outcome_activities
         self.outcome_attributes = outcome_attributes
@@ -309,6 +327,9 @@ class PrefixEncoder:
         self.max_count_levels = max_count_levels
         self.cut_at_outcome = cut_at_outcome
         self.month = month
+        if int(positions) < 0:
+            raise LastmileError(f"positions must be 0 or more, not {positions}")
+        self.positions = int(positions)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, log: Any) -> PrefixEncoder:
@@ -411,7 +432,7 @@ class PrefixEncoder:
     _PARAMS = ("outcome_activities", "outcome_attributes", "attributes", "features",
                "max_categories", "min_count", "resource_counts", "activity_resources",
                "max_activities", "level_counts", "max_count_levels", "cut_at_outcome",
-               "month")
+               "month", "positions")
     _STATE = ("dropped_features_", "activities_", "levels_", "resources_", "resource_at_",
               "count_levels_", "feature_names_", "_names")
 
@@ -482,6 +503,9 @@ class PrefixEncoder:
         parts += [(f"nval_{feature_slug(a)}_{feature_slug(v)}", "nval", (a, v))
                   for a, v in getattr(self, "count_levels_", [])]
         parts.append(("last_activity", "cat", "last_activity"))
+        k = getattr(self, "positions", 0)
+        parts += [(f"activity_{i}", "first", i) for i in range(1, k + 1)]
+        parts += [(f"activity_back_{j}", "back", j) for j in range(1, k + 1)]
         if "last_resource" in self.levels_:
             parts.append(("last_resource", "cat", "last_resource"))
         parts += [(f"resource_at_{feature_slug(a)}", "resat", (i, a))
@@ -592,6 +616,13 @@ class PrefixEncoder:
             cols["last_resource"] = t.resource
         for name, a in self._of("count"):
             cols[name] = (t.activity == a).cast("int32").sum().over(w)
+        for name, i in self._of("first"):
+            # the i-th activity, once the prefix has i events (a cumulative window: never later
+            # events)
+            cols[name] = ibis.ifelse(t.prefix_length == i, t.activity.cast("string"),
+                                     ibis.null().cast("string")).max().over(w)
+        for name, j in self._of("back"):
+            cols[name] = t.activity.cast("string").lag(j).over(wl)
         for name, r in self._of("nres"):
             cols[name] = (t.resource == r).fill_null(False).cast("int32").sum().over(w)
         for name, (a, v) in self._of("nval"):
@@ -671,6 +702,14 @@ class PrefixEncoder:
             if name in self.levels_:
                 cols[name] = self._categorical(df[name], self.levels_[name])
                 categorical.append(name)
+        for name, i in self._of("first"):
+            cols[name] = self._categorical(df[name], self.levels_["last_activity"])
+            descriptions[name] = f"activity of event {i}"
+            categorical.append(name)
+        for name, j in self._of("back"):
+            cols[name] = self._categorical(df[name], self.levels_["last_activity"])
+            descriptions[name] = (f"activity {j} event{'s' if j > 1 else ''} before the last")
+            categorical.append(name)
         for name, (i, act) in self._of("resat"):
             cols[name] = self._categorical(df[name], self.resource_at_[i][1])
             descriptions[name] = f"who did the last '{act}'"
