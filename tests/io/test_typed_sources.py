@@ -153,6 +153,45 @@ def test_parquet_with_a_column_named_like_the_row_number(tmp_path: Path) -> None
     assert {"file_row_number", "__row"} <= {a.source for a in log.attributes.values()}
 
 
+@pytest.mark.parametrize("fmt", ["frame", "jsonl", "xes"])
+def test_other_sources_with_a_column_named_like_the_row_number(tmp_path: Path,
+                                                                fmt: str) -> None:
+    df = pd.DataFrame({"case": ["a", "a", "b"], "activity": ["x", "y", "x"],
+                       "timestamp": ["2024-01-01T00:00:00", "2024-01-02T00:00:00", "bad"],
+                       "__row": ["r5", "r6", "r7"], "___row": ["s5", "s6", "s7"]})
+    if fmt == "frame":
+        src: object = df
+    elif fmt == "jsonl":
+        src = tmp_path / "l.jsonl"
+        src.write_text("\n".join(df.to_json(orient="records", lines=True).splitlines())
+                       + "\nnot json\n")
+    else:
+        src = tmp_path / "l.xes"
+        traces = []
+        for case, g in df.groupby("case"):
+            evs = "".join(
+                f'<event><string key="concept:name" value="{r["activity"]}"/>'
+                f'<date key="time:timestamp" value="{r["timestamp"]}"/>'
+                f'<string key="__row" value="{r["__row"]}"/>'
+                f'<string key="___row" value="{r["___row"]}"/></event>'
+                for r in g.to_dict("records") if r["timestamp"] != "bad")
+            traces.append(f'<trace><string key="concept:name" value="{case}"/>{evs}</trace>')
+        src.write_text('<?xml version="1.0"?><log xes.version="1.0">' + "".join(traces)
+                       + "</log>")
+    log = lastmile.read_log(src)
+    ev = _events(log)
+    assert ev["case_id"].tolist() == ["a", "a"]
+    # the source's own columns are kept as attributes, values intact
+    kept = {a.source: name for name, a in log.attributes.items()}
+    assert {"__row", "___row"} <= set(kept)
+    assert ev[kept["__row"]].tolist() == ["r5", "r6"]
+    assert ev[kept["___row"]].tolist() == ["s5", "s6"]
+    if fmt != "xes":  # the bad rows are quarantined, not lost
+        bad = {"frame": 1, "jsonl": 2}[fmt]  # the bad timestamp (and the line not JSON)
+        assert log.accounting.quarantined == bad and log.accounting.loaded == 2
+        assert log.accounting.balanced
+
+
 def test_typed_naive_timestamps_in_another_zone(tmp_path: Path) -> None:
     df = _frame(n_cases=10)
     naive = df.assign(timestamp=df["timestamp"].dt.tz_localize(None))

@@ -84,6 +84,25 @@ def _columns(con: duckdb.DuckDBPyConnection, row_column: str | None = "__row") -
     return [c for c in cols if c != row_column]
 
 
+def _numbered(con: duckdb.DuckDBPyConnection, table: pa.Table, **kwargs: Any) -> Raw:
+    """Register an Arrow table as ``__raw`` (read in place, no copy) with its row numbers.
+
+    The row-number column is ``__row``, or, if the source has a column of that name, a name
+    with more leading underscores that it has not.
+
+    >>> con = duckdb.connect()
+    >>> raw = _numbered(con, pa.table({"__row": ["x", "y"]}))
+    >>> raw.columns, raw.row_expr
+    (['__row'], '"___row"')
+    """
+    name = "__row"
+    while name in table.column_names:
+        name = "_" + name
+    table = table.append_column(name, pa.array(range(table.num_rows), pa.int64()))
+    con.register(RAW, table)
+    return Raw(_columns(con, name), row_expr=quote(name), **kwargs)
+
+
 def read_raw(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
     """Dispatch on the source's format; the result is in table ``__raw``."""
     readers = {"csv": read_csv, "parquet": read_parquet, "xes": read_xes,
@@ -250,10 +269,8 @@ def read_xes(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
     arrow = frame.to_arrow()
     # rustxes returns the columns in a different order on every run: make it reproducible
     arrow = arrow.select(sorted(arrow.column_names))
-    arrow = arrow.append_column("__row", pa.array(range(arrow.num_rows), pa.int64()))
-    con.register(RAW, arrow)  # read in place: no copy
-    cols = _columns(con)
-    return Raw(cols, case_columns={c for c in cols if c.startswith("case:")})
+    return _numbered(con, arrow,
+                     case_columns={c for c in arrow.column_names if c.startswith("case:")})
 
 
 def _iter_lines(src: Source) -> Iterator[bytes]:
@@ -297,12 +314,8 @@ def read_jsonl(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
     if not rows and not rejects:
         raise LastmileError(f"{src.name}: the file has no JSON records")
     names = list(order)
-    table = pa.table(
-        {**{k: pa.array([r.get(k) for r in rows], pa.string()) for k in names},
-         "__row": pa.array(range(len(rows)), pa.int64())}
-    )
-    con.register(RAW, table)  # read in place: no copy
-    return Raw(names, rejects)
+    table = pa.table({k: pa.array([r.get(k) for r in rows], pa.string()) for k in names})
+    return _numbered(con, table, rejects=rejects)
 
 
 def read_frame(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
@@ -323,6 +336,4 @@ def read_frame(con: duckdb.DuckDBPyConnection, src: Source) -> Raw:
         table = pa.Table.from_pandas(frame, preserve_index=False)
     if table.num_columns == 0:
         raise LastmileError("the DataFrame has no columns")
-    table = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
-    con.register(RAW, table)  # read in place: no copy
-    return Raw(_columns(con))
+    return _numbered(con, table)
