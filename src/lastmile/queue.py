@@ -16,9 +16,10 @@ Each queued case gets
   :func:`lastmile.timing.timing` (or the moment the timeout would abandon it, if sooner);
   a deadline already past is **overdue**;
 - a **priority**: the expected loss ``risk × value`` (``risk`` alone without a value column),
-  weighted by urgency — a case that has just entered counts half, one at its going-cold point
-  counts fully: ``priority = risk × value × (0.5 + 0.5 · min(1, hours in last mile / going-cold
-  point))``.
+  weighted by urgency — a case that has just entered counts half, one at its follow-up deadline
+  counts fully: ``priority = risk × value × (0.5 + 0.5 · min(1, hours in last mile / hours from
+  entry to the deadline))``; the deadline is the going-cold point unless the timeout comes
+  sooner.
 
 How the risk model learns (:func:`train_risk_model`): every closed case is looked at as it stood
 at several **prediction points** in its last mile — when it entered, and on a regular grid of
@@ -1055,10 +1056,8 @@ def follow_through_queue(
     value = value.fillna(value.median()) if has_value else pd.Series(1.0, index=live.index)
     if cold is not None:
         dl_cold = (live["entered_last_mile_at"] + pd.to_timedelta(cold, unit="h")).dt.round("s")
-        urgency = 0.5 + 0.5 * np.minimum(1.0, hours_in / cold)
     else:
         dl_cold = pd.Series(pd.NaT, index=live.index, dtype="datetime64[ns]")
-        urgency = pd.Series(1.0, index=live.index)
     kind = pd.Series("going cold", index=live.index)
     deadline = dl_cold
     if journey.timeout is not None:
@@ -1067,6 +1066,9 @@ def follow_through_queue(
         deadline = deadline.where(~sooner, dl_to)
         kind = kind.where(~sooner, "timeout")
     kind = kind.where(deadline.notna(), None)
+    # urgency grows from 0.5 at entry to 1 at the case's own deadline (1 without a deadline)
+    window = (deadline - live["entered_last_mile_at"]).dt.total_seconds() / _H
+    urgency = (0.5 + 0.5 * np.minimum(1.0, hours_in / window.where(window > 0))).fillna(1.0)
     to_deadline = (deadline - pd.Timestamp(end)).dt.total_seconds() / _H
     frame = pd.DataFrame({
         "case": live["case_id"].astype(str),

@@ -80,14 +80,39 @@ def test_deadline_is_entry_plus_going_cold(q, events):
 def test_ranked_by_risk_times_value_weighted_by_urgency(q):
     r = q.ranked_
     assert np.allclose(r["expected_loss"], r["risk"] * r["value"])
-    u = 0.5 + 0.5 * np.minimum(1.0, r["hours_in_last_mile"] / q.going_cold_hours)
+    window = (r["deadline"] - r["entered_at"]).dt.total_seconds() / 3600.0
+    u = 0.5 + 0.5 * np.minimum(1.0, r["hours_in_last_mile"] / window)
     assert np.allclose(r["urgency"], u)
+    # where the deadline is the going-cold point, the window is the going-cold point
+    cold = r["deadline_kind"] == "going cold"
+    assert np.allclose(window[cold], q.going_cold_hours, atol=1e-3)
+    # a case at or past its deadline (timeout or going cold) has full urgency
+    assert (r.loc[r["overdue"], "urgency"] == 1.0).all()
     assert np.allclose(r["priority"], r["expected_loss"] * u)
     assert (np.diff(r["priority"].to_numpy()) <= 1e-12).all()
     assert r["rank"].tolist() == list(range(1, len(r) + 1))
     # among overdue cases (full urgency) the order is by risk × value alone
     od = r[r["overdue"]]
     assert (np.diff((od["risk"] * od["value"]).to_numpy()) <= 1e-12).all()
+
+
+def test_urgency_is_full_at_a_timeout_deadline(events, q):
+    """Where the timeout comes before the going-cold point, urgency runs to that deadline."""
+    from lastmile.journey import Journey
+
+    cold = q.going_cold_hours
+    short = Journey.from_flags("start,sent,signed", fail="lost", timeout="4d", value="amount")
+    assert cold > 4 * 24  # the premise: the timeout is the sooner deadline for silent cases
+    r = follow_through_queue(events, short, as_of=AS_OF).ranked_
+    to = r[r["deadline_kind"] == "timeout"]
+    assert len(to) >= 3
+    window = (to["deadline"] - to["entered_at"]).dt.total_seconds() / 3600.0
+    assert (window < cold).all()
+    u = 0.5 + 0.5 * np.minimum(1.0, to["hours_in_last_mile"] / window)
+    assert np.allclose(to["urgency"], u)
+    # more urgent than the going-cold point alone would say
+    assert (to["urgency"] > 0.5 + 0.5 * np.minimum(1.0, to["hours_in_last_mile"] / cold)
+            + 1e-9).all()
 
 
 class _FixedRisk:
