@@ -256,7 +256,9 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
     enc_args = {"outcome_activities": task.get("outcome_activities", []),
                 "outcome_attributes": task.get("outcome_attributes", []),
                 "attributes": attrs, "max_categories": 40, "min_count": 10,
-                "positions": min(max_len, MAX_POSITIONS)}
+                # the positions only when a feature group tried keeps them
+                "positions": min(max_len, MAX_POSITIONS) if any(
+                    "activity_" not in drop for drop in encodings.values()) else 0}
     train_log = wrap(log, split.train)
     encoder = PrefixEncoder(**enc_args).fit(train_log)
     Xtr = encoder.transform(train_log, max_prefix=max_len)

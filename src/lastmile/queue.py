@@ -123,6 +123,12 @@ def _end_of(table: Any, as_of: Any) -> datetime:
     return pd.Timestamp(last).to_pydatetime()
 
 
+def _metadata(model: Any) -> dict[str, Any]:
+    """What a risk model records beside its definition (``{}`` if nothing)."""
+    meta = getattr(model, "metadata", None)
+    return meta if isinstance(meta, dict) else {}
+
+
 def _upto(log: Any, end: datetime) -> Any:
     """The log as it was at ``end``: a Log-like object with only the events up to then.
 
@@ -644,7 +650,7 @@ def load_model(path: str | Path, journey: Journey | None = None) -> Any:
         raise LastmileError(f"{path} is a risk model, but not one of the last mile",
                             hint="train one with `lastmile train LOG -o model.lm`")
     if journey is not None and definition.get("journey") != journey_key(journey):
-        have = ((model.metadata or {}).get("journey_name")
+        have = (_metadata(model).get("journey_name")
                 or _journey_words(definition.get("journey")))
         want = journey.name or _journey_words(journey_key(journey))
         raise LastmileError(f"{path} was trained for another journey ({have!r}, not {want!r})",
@@ -678,7 +684,7 @@ def _features_at(model: Any, log: Any, journey: Journey, end: datetime, ct: pd.D
     if model.encoder is None:
         raise LastmileError("the risk model has no prefix encoder",
                             hint="train it with `lastmile train`")
-    time_attrs = list((model.metadata or {}).get("time_attributes", []))
+    time_attrs = list(_metadata(model).get("time_attributes", []))
     X = _encode_now(model.encoder, time_attrs, log, journey, end, ct, ids)
     for n in names:
         if n not in X.columns:
@@ -918,7 +924,7 @@ class Queue:
             "stale_after_hours": self.stale_hours,
             "capacity": self.capacity,
             "model": {"source": self.model_source,
-                      "trained_as_of": (m.metadata or {}).get("as_of"),
+                      "trained_as_of": _metadata(m).get("as_of"),
                       "training_cases": int(getattr(m, "n_train_cases_", 0)),
                       "fingerprint": getattr(m, "fingerprint_", None)},
             "counts": self.counts,
@@ -964,7 +970,7 @@ class Queue:
             lines.append(f"capacity {self.capacity}: the top {c['shown']} carry "
                          f"{share:.0%} of the expected loss")
         lines.append(f"risk model: {self.model_source}")
-        if not (getattr(self.model_, "metadata", None) or {}).get("settled", True):
+        if not _metadata(self.model_).get("settled", True):
             lines.append("warning: fewer than 30 cases had the full follow-up time to close "
                          "before then; the model learned from the quick ones and its risks "
                          "are biased")
@@ -1031,11 +1037,9 @@ def follow_through_queue(
         source = "given"
     else:
         model = train_risk_model(log, journey, end, stale_hours=stale_h)
-    if model is not None and source != "trained on the spot":
-        d = getattr(model, "metadata", None) or {}
-        if isinstance(d, dict) and d.get("as_of"):
-            source += f", trained as of {d['as_of'][:16].replace('T', ' ')}"
-    trained = getattr(model, "metadata", None) or {}
+    trained = _metadata(model)
+    if source != "trained on the spot" and trained.get("as_of"):
+        source += f", trained as of {trained['as_of'][:16].replace('T', ' ')}"
     if source == "trained on the spot":
         source += (f" on {model.n_train_cases_:,} cases closed by "
                    f"{end:%Y-%m-%d %H:%M} ({trained.get('n_failed', '?')} failed)")
@@ -1209,8 +1213,7 @@ def evaluate_model(
         start = pd.Timestamp(split.split_time).to_pydatetime()
         model = train_risk_model(log, journey, start)
     else:
-        d = getattr(model, "metadata", None) or {}
-        start = as_timestamp(d.get("as_of")) if isinstance(d, dict) else None
+        start = as_timestamp(_metadata(model).get("as_of"))
     in_sample = False
     test = None
     if start is not None and start < end:
@@ -1233,10 +1236,9 @@ def evaluate_model(
     from lastmile.risk.evaluate import roc_auc
 
     case_auc = roc_auc(test.y[sel], p[sel]) if sel.sum() > 1 else float("nan")
-    d = getattr(model, "metadata", None) or {}
     return ModelEvaluation(
         evaluation=ev, by_stages=by,
-        trained_as_of=d.get("as_of") if isinstance(d, dict) else None,
+        trained_as_of=_metadata(model).get("as_of"),
         test_from=(start.isoformat() if start is not None else "the start of the log"),
         test_to=end.isoformat(), test_cases=test.n_cases, in_sample=in_sample,
         case_auc=case_auc)

@@ -163,7 +163,7 @@ def test_other_sources_with_a_column_named_like_the_row_number(tmp_path: Path,
         src: object = df
     elif fmt == "jsonl":
         src = tmp_path / "l.jsonl"
-        src.write_text("\n".join(df.to_json(orient="records", lines=True).splitlines())
+        src.write_text(df.to_json(orient="records", lines=True).rstrip("\n")
                        + "\nnot json\n")
     else:
         src = tmp_path / "l.xes"

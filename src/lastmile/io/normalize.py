@@ -117,6 +117,11 @@ def _time_sql(col: str, duck_type: str, fmt: TimeFormat, tz: str) -> str:
     return parse_sql(q, fmt, tz)
 
 
+def _blank_to_null(sql: str) -> str:
+    """SQL for the value of ``sql`` as trimmed text, NULL when that is empty."""
+    return f"NULLIF(trim(CAST({sql} AS VARCHAR)), '')"
+
+
 def _text(col: str, duck_type: str = "VARCHAR") -> str:
     """SQL for a column's value as trimmed text, NULL when empty.
 
@@ -125,12 +130,11 @@ def _text(col: str, duck_type: str = "VARCHAR") -> str:
     result as trimming every value (DuckDB's ``trim`` removes Unicode spaces only), without
     building a new string for nearly every value.
     """
-    q = quote(col)
+    v = f"CAST({quote(col)} AS VARCHAR)"
     if _dtype_of(duck_type) != "category":
-        return f"CAST({q} AS VARCHAR)"
-    v = f"CAST({q} AS VARCHAR)"
+        return v
     return (f"CASE WHEN ascii({v}) BETWEEN 33 AND 126 AND ascii({v}[-1]) BETWEEN 33 AND 126 "
-            f"THEN {v} ELSE NULLIF(trim({v}), '') END")
+            f"THEN {v} ELSE {_blank_to_null(v)} END")
 
 
 def _in_order(
@@ -460,7 +464,7 @@ def _value_stats(
     for c, src in cols.items():
         parts.append(f"count({c})")
         if _dtype_of(types[src]) == "category":
-            text = f"NULLIF(trim(CAST({c} AS VARCHAR)), '')"
+            text = _blank_to_null(c)
             parts += [
                 f"count({text})",
                 f"count(TRY_CAST({text} AS DOUBLE))",
@@ -551,7 +555,7 @@ def _conversion(attr: Attribute, native_type: str) -> tuple[str, str] | None:
         return utc_sql(q), "TIMESTAMP"
     if _dtype_of(t) != "category":
         return None
-    text = f"NULLIF(trim(CAST({q} AS VARCHAR)), '')"
+    text = _blank_to_null(q)
     if attr.dtype == "integer":
         attr.dtype = "number"
         return f"CAST({text} AS BIGINT)", "BIGINT"

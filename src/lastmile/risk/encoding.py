@@ -702,14 +702,13 @@ class PrefixEncoder:
             if name in self.levels_:
                 cols[name] = self._categorical(df[name], self.levels_[name])
                 categorical.append(name)
-        for name, i in self._of("first"):
-            cols[name] = self._categorical(df[name], self.levels_["last_activity"])
-            descriptions[name] = f"activity of event {i}"
-            categorical.append(name)
-        for name, j in self._of("back"):
-            cols[name] = self._categorical(df[name], self.levels_["last_activity"])
-            descriptions[name] = (f"activity {j} event{'s' if j > 1 else ''} before the last")
-            categorical.append(name)
+        for what in ("first", "back"):
+            for name, pos in self._of(what):
+                cols[name] = self._categorical(df[name], self.levels_["last_activity"])
+                descriptions[name] = (
+                    f"activity of event {pos}" if what == "first"
+                    else f"activity {pos} event{'s' if pos > 1 else ''} before the last")
+                categorical.append(name)
         for name, (i, act) in self._of("resat"):
             cols[name] = self._categorical(df[name], self.resource_at_[i][1])
             descriptions[name] = f"who did the last '{act}'"

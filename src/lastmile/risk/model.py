@@ -467,8 +467,7 @@ class RiskModel:
                 hint="train a model for this journey, or load the matching one")
         model = cls(definition=header.get("definition"), metadata=header.get("metadata"))
         params = header.get("params", {})
-        for key in ("learning_rate", "num_leaves", "min_child_samples", "feature_fraction",
-                    "lambda_l2", "max_cat_to_onehot"):
+        for key in cls._TUNABLE:
             if key in params:
                 setattr(model, key, params[key])
         model.boosters_ = [lgb.Booster(model_str=t) for t in texts]
