@@ -633,7 +633,10 @@ def train_risk_model(
         params["candidates"] = [{"min_child_samples": n} for n in dict.fromkeys(leaf)]
     params.update(model_params)
     model = RiskModel(definition=definition, metadata=metadata, encoder=encoder, **params)
-    return model.fit(ts.features(), ts.y, sample_weight=ts.weight)
+    model.fit(ts.features(), ts.y, sample_weight=ts.weight)
+    if params.get("select_features"):
+        metadata["not_helping"] = list(model.dropped_features_)
+    return model
 
 
 def load_model(path: str | Path, journey: Journey | None = None) -> Any:

@@ -258,3 +258,14 @@ def test_lingering_cases_share_their_weight_instead_of_being_thinned(events):
     many = grid[grid["size"] > 3]
     assert len(many) and np.allclose(many["sum"], 3.0)
     assert (rows.loc[rows["entry"], "w"] == 1.0).all()
+
+
+def test_feature_selection_is_off_by_default_and_recorded_when_on(events, model):
+    assert model.select_features is False and "not_helping" not in model.metadata
+    assert model.dropped_features_ == []
+    picky = train_risk_model(events, JOURNEY, AS_OF, select_features=True)
+    dropped = picky.metadata["not_helping"]
+    assert dropped == picky.dropped_features_
+    # what was dropped is no longer a feature; the rest is
+    assert not set(dropped) & set(picky.feature_names_)
+    assert set(dropped) | set(picky.feature_names_) == set(model.feature_names_)

@@ -216,3 +216,35 @@ def test_candidates_are_chosen_on_the_held_back_slice() -> None:
     assert m.header()["params"]["min_child_samples"] == best["min_child_samples"]
     with pytest.raises(LastmileError, match="unknown settings"):
         RiskModel(candidates=[{"max_depth": 3}]).fit(X, y)
+
+
+def test_select_features_drops_what_does_not_help_on_the_held_back_slice(
+        tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    n = 3000
+    X = pd.DataFrame({"signal": rng.normal(size=n),
+                      "level": pd.Categorical(rng.choice(list("abc"), size=n))})
+    for k in range(8):
+        X[f"noise_{k}"] = rng.normal(size=n)
+    logit = 1.5 * X["signal"] + np.where(X["level"] == "a", 1.0, 0.0) - 0.5
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    plain = RiskModel(n_estimators=200, n_jobs=1, min_child_samples=5, num_leaves=15).fit(X, y)
+    sel = RiskModel(n_estimators=200, n_jobs=1, min_child_samples=5, num_leaves=15,
+                    select_features=True).fit(X, y)
+    assert plain.dropped_features_ == [] and plain.feature_names_ == list(X.columns)
+    assert {"signal", "level"} <= set(sel.feature_names_)
+    # the importances were measured for every column, the planted ones on top
+    assert set(sel.feature_importance_) == set(X.columns)
+    assert list(sel.feature_importance_)[:2] in (["signal", "level"], ["level", "signal"])
+    assert len(sel.dropped_features_) >= 6
+    assert set(sel.dropped_features_).isdisjoint(sel.feature_names_)
+    low = min(sel.feature_importance_["signal"], sel.feature_importance_["level"])
+    assert all(sel.feature_importance_[c] < low / 5 for c in sel.dropped_features_)
+    # scoring takes the full frame; reasons never cite a dropped feature
+    test = X.iloc[:200]
+    assert roc_auc(y[:200], sel.predict_risk(test)) > 0.75
+    cited = {r["feature"] for rs in sel.reasons(test, top=3) for r in rs}
+    assert cited and cited.isdisjoint(sel.dropped_features_)
+    back = RiskModel.load(sel.save(tmp_path / "sel.lm"))
+    assert back.feature_names_ == sel.feature_names_
+    assert np.allclose(back.predict_risk(test), sel.predict_risk(test))

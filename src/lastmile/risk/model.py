@@ -127,6 +127,15 @@ class RiskModel:
     n_bags
         With more than one, the refit trains this many boosters on 80 % row samples with
         different seeds and averages their log-odds (less variance, ``n_bags`` times slower).
+    select_features
+        After the settings are chosen, drop the features that do not help on the held-back
+        slice: each feature's values there are shuffled (twice, a fixed seed) and the
+        weighted log-loss of the chosen booster compared with the unshuffled one; features
+        whose shuffling does not raise it by more than one standard error (over the held-back
+        cases) are dropped (``dropped_features_``, with every
+        score in ``feature_importance_``) and the booster is fitted again on the rest. Useful
+        on small, noisy training sets, where trees otherwise split on attributes that carry
+        nothing. Default ``False``.
     random_state, n_jobs
         Seed and threads.
     """
@@ -149,6 +158,7 @@ class RiskModel:
         refit: bool = True,
         candidates: Sequence[Mapping[str, Any]] | None = None,
         n_bags: int = 1,
+        select_features: bool = False,
         random_state: int = 22,
         n_jobs: int = 2,
     ) -> None:
@@ -167,6 +177,7 @@ class RiskModel:
         self.refit = refit
         self.candidates = candidates
         self.n_bags = n_bags
+        self.select_features = select_features
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -263,6 +274,8 @@ class RiskModel:
         usable = all(w[part & (y == c)].sum() > 0 for part in (cal, ~cal) for c in (0, 1))
         self.chosen_: dict[str, Any] = {}
         self.tuning_: list[dict[str, Any]] = []
+        self.feature_importance_: dict[str, float] = {}
+        self.dropped_features_: list[str] = []
         if usable:
             dtrain = lgb.Dataset(frame[~cal], y[~cal], weight=w[~cal], free_raw_data=False)
             dval = lgb.Dataset(frame[cal], y[cal], weight=w[cal], reference=dtrain,
@@ -284,6 +297,21 @@ class RiskModel:
             best = max(range(len(tried)), key=lambda i: (tried[i][0], -i))
             _, self.chosen_, booster, self.n_trees_ = tried[best]
             params = self._params()
+            if self.select_features:
+                keep = self._select(booster, frame[cal], y[cal], w[cal], g["g"].to_numpy()[cal])
+                if len(keep) < len(self.feature_names_):
+                    self.feature_names_ = keep
+                    self.categories_ = {c: v for c, v in self.categories_.items()
+                                        if c in keep}
+                    frame = frame[keep]
+                    dtrain = lgb.Dataset(frame[~cal], y[~cal], weight=w[~cal],
+                                         free_raw_data=False)
+                    dval = lgb.Dataset(frame[cal], y[cal], weight=w[cal], reference=dtrain,
+                                       free_raw_data=False)
+                    booster = lgb.train(params, dtrain, num_boost_round=self.n_estimators,
+                                        valid_sets=[dval],
+                                        callbacks=[lgb.early_stopping(50, verbose=False)])
+                    self.n_trees_ = max(int(booster.best_iteration or self.n_estimators), 10)
             raw_cal = booster.predict(frame[cal], num_iteration=self.n_trees_)
             self.calibrator_ = self._fit_calibrator(raw_cal, y[cal], w[cal])
         else:
@@ -310,6 +338,48 @@ class RiskModel:
         self.n_train_cases_ = int(pd.Series(np.asarray(groups, dtype=str)).nunique())
         self.positive_rate_ = float(np.average(y, weights=w))
         return self
+
+    def _select(self, booster: Any, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray,
+                groups: np.ndarray, rounds: int = 2, z: float = 1.0) -> list[str]:
+        """The features whose shuffling on the held-back rows clearly raises the log-loss.
+
+        The rise of the weighted log-loss is measured row by row and summed per case (the
+        rows of a case are not independent); a feature is kept when the mean rise exceeds
+        ``z`` standard errors over the cases. Fills ``feature_importance_`` (the mean rise)
+        and ``dropped_features_``. At least one feature is kept.
+        """
+        def row_loss(data: pd.DataFrame) -> np.ndarray:
+            p = np.clip(booster.predict(data, num_iteration=self.n_trees_), 1e-9, 1 - 1e-9)
+            return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+        base = row_loss(frame)
+        codes, _ = pd.factorize(np.asarray(groups, dtype=str))
+        n_groups = int(codes.max()) + 1 if len(codes) else 0
+        total = float(w.sum())
+        rng = np.random.default_rng(self.random_state)
+        rise: dict[str, float] = {}
+        keep = []
+        for col in frame.columns:
+            diff = np.zeros(len(frame))
+            for _ in range(rounds):
+                shuffled = frame.copy()
+                vals = frame[col].to_numpy()[rng.permutation(len(frame))]
+                shuffled[col] = (pd.Categorical(vals, categories=frame[col].cat.categories)
+                                 if isinstance(frame[col].dtype, pd.CategoricalDtype)
+                                 else vals)
+                diff += (row_loss(shuffled) - base) / rounds
+            # per case: its share of the weighted mean rise
+            per_case = np.bincount(codes, weights=w * diff, minlength=n_groups) / total
+            mean = float(per_case.sum())
+            se = float(np.sqrt(n_groups * per_case.var())) if n_groups > 1 else 0.0
+            rise[col] = mean
+            if mean > z * se and mean > 0:
+                keep.append(col)
+        self.feature_importance_ = dict(sorted(rise.items(), key=lambda kv: -kv[1]))
+        if not keep:
+            keep = [max(rise, key=lambda c: rise[c])]
+        self.dropped_features_ = [c for c in frame.columns if c not in keep]
+        return keep
 
     def _fit_calibrator(self, raw: np.ndarray, y: np.ndarray,
                         w: np.ndarray | None = None) -> dict[str, Any]:
