@@ -12,9 +12,13 @@ Follows the protocol of their benchmark (repository irhete/predictive-monitoring
 
 Our side: lastmile's PrefixEncoder (aggregation + last state + case attributes + timing) and
 RiskModel (LightGBM, calibrated), with a light search on a temporal validation slice of the
-training cases (never the test cases): the LightGBM settings of GRID, and which feature groups
-of the encoding to use (ENCODINGS: without or with the per-activity resources and the level
-counts of categorical event attributes), the best pair by validation AUC.
+training cases (never the test cases). The single-model candidates are the feature groups of
+ENCODINGS × the LightGBM settings of GRID, optionally (``--offset choose``) each also with a
+per-prefix-length offset (OffsetModel); the optional ensemble candidates (``--ensembles``,
+ensemble_candidates) average the calibrated log-odds of the best model of each feature group,
+or of the TOP best models. Whichever candidate has the best prefix-weighted validation AUC is
+refitted on all training prefixes (each member with its own features and settings) and
+scored once on the test cases.
 
 Run from the repository root:
 
@@ -50,6 +54,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import ibis
+import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,6 +141,10 @@ ENCODINGS: dict[str, tuple[str, ...]] = {
 }
 #: At most this many positions (first and last events) in the ``positions`` group.
 MAX_POSITIONS = 10
+#: The ``top<k>`` ensemble candidate averages this many of the best single models.
+TOP = 3
+#: ``--offset``: whether the boosters start from the per-prefix-length offset.
+OFFSETS = {"off": (False,), "on": (True,), "choose": (False, True)}
 
 _LOGS: dict[tuple[str, str], Any] = {}
 
@@ -233,15 +242,142 @@ def columns(feats: Any, drop: tuple[str, ...]) -> Any:
                        descriptions={c: feats.descriptions[c] for c in keep})
 
 
+class OffsetModel(RiskModel):
+    """A :class:`RiskModel` whose booster starts from a per-prefix-length offset.
+
+    The benchmark's metric ranks prefixes within each prefix length, so the differences in
+    outcome rate *between* lengths are worth nothing to it; yet a booster spends trees on them.
+    Here every row starts (LightGBM ``init_score``) from the log-odds of the positive rate at
+    its prefix length among the rows the booster is fitted on (Jeffreys-smoothed: (positives +
+    ½) / (rows + 1); lengths not seen there get the overall rate), and the trees fit what is
+    left. The same offset is added to the score of every row scored later. Otherwise as
+    :class:`RiskModel`: early stopping and sigmoid calibration on the latest 20 % of the
+    training cases, then the booster refitted on all rows (and their offsets) with as many
+    trees. Needs :class:`PrefixFeatures` (for the prefix lengths). One booster, no bagging,
+    no candidates, no feature selection.
+    """
+
+    @staticmethod
+    def _rates(lengths: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        frame = pd.DataFrame({"k": lengths, "y": y}).groupby("k")["y"].agg(["sum", "count"])
+        rate = (frame["sum"] + 0.5) / (frame["count"] + 1.0)
+        overall = (y.sum() + 0.5) / (len(y) + 1.0)
+        return {"by_length": {int(k): float(v) for k, v in zip(rate.index, logit(rate),
+                                                           strict=True)},
+                "other": float(logit(overall))}
+
+    @staticmethod
+    def _offset(rates: dict[str, Any], lengths: np.ndarray) -> np.ndarray:
+        by = rates["by_length"]
+        return np.array([by.get(int(k), rates["other"]) for k in lengths], dtype=float)
+
+    def fit(self, X: Any, y: Any, **kwargs: Any) -> OffsetModel:
+        import lightgbm as lgb
+
+        if kwargs:
+            raise LastmileError(f"OffsetModel.fit takes no {sorted(kwargs)}")
+        frame = X.X
+        y = np.asarray(y, dtype=float).ravel()
+        lengths = np.asarray(X.prefix_lengths)
+        self.feature_names_ = list(frame.columns)
+        self.categories_ = {c: list(frame[c].cat.categories) for c in frame.columns
+                            if isinstance(frame[c].dtype, pd.CategoricalDtype)}
+        self.descriptions_ = dict(X.descriptions)
+        frame = self._align(frame)
+        g = pd.DataFrame({"g": np.asarray(X.case_ids, dtype=str),
+                          "o": X.meta["case_start"].to_numpy()})
+        first = g.groupby("g")["o"].min().sort_values(kind="mergesort")
+        n_cal = round(len(first) * self.calibration_fraction)
+        cal = g["g"].isin(set(first.index[len(first) - n_cal:])).to_numpy()
+        if not all((part & (y == c)).any() for part in (cal, ~cal) for c in (0, 1)):
+            raise LastmileError("OffsetModel: the calibration slice or the rest has one class "
+                                "only", hint="use --offset off")
+        self.chosen_, self.tuning_ = {}, []
+        params = self._params()
+        # early stopping and calibration: fitted before the calibration slice, scored on it
+        r = self._rates(lengths[~cal], y[~cal])
+        off_fit, off_cal = self._offset(r, lengths[~cal]), self._offset(r, lengths[cal])
+        dtrain = lgb.Dataset(frame[~cal], y[~cal], init_score=off_fit, free_raw_data=False)
+        dval = lgb.Dataset(frame[cal], y[cal], init_score=off_cal, reference=dtrain,
+                           free_raw_data=False)
+        b = lgb.train(params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dval],
+                      callbacks=[lgb.early_stopping(50, verbose=False)])
+        self.n_trees_ = max(int(b.best_iteration or self.n_estimators), 10)
+        raw_cal = 1.0 / (1.0 + np.exp(-(b.predict(frame[cal], raw_score=True,
+                                                  num_iteration=self.n_trees_) + off_cal)))
+        self.calibrator_ = self._fit_calibrator(raw_cal, y[cal])
+        # the refit on every row, offsets from every row
+        self.rates_ = self._rates(lengths, y)
+        data = lgb.Dataset(frame, y, init_score=self._offset(self.rates_, lengths),
+                           free_raw_data=False)
+        self.boosters_ = [lgb.train(params, data, num_boost_round=self.n_trees_)]
+        self.classes_ = np.array([0, 1])
+        self.n_train_rows_ = len(frame)
+        self.positive_rate_ = float(y.mean())
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """The uncalibrated probability: offset of the row's prefix length + the trees."""
+        self._check_fitted()
+        margin = (self.boosters_[0].predict(self._align(X), raw_score=True)
+                  + self._offset(self.rates_, np.asarray(X.prefix_lengths)))
+        return 1.0 / (1.0 + np.exp(-margin))
+
+
+def logit(p: Any) -> np.ndarray:
+    """Log-odds of probabilities (clipped away from 0 and 1)."""
+    p = np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def combine(risks: list[np.ndarray]) -> np.ndarray:
+    """The ensemble's risk: the mean log-odds of the members' calibrated risks."""
+    if len(risks) == 1:
+        return np.asarray(risks[0], dtype=float)
+    return 1.0 / (1.0 + np.exp(-np.mean([logit(r) for r in risks], axis=0)))
+
+
+def ensemble_candidates(search_log: list[dict[str, Any]], top: int = TOP) -> list[dict[str, Any]]:
+    """The ensembles tried besides the single models: lists of indices into ``search_log``.
+
+    ``best_per_group``: the best setting of each feature group; ``top<k>``: the ``top`` best
+    single models overall (ties go to the first). Ensembles with one member, or with the same
+    members as an earlier one, are left out.
+    """
+    order = sorted(range(len(search_log)), key=lambda i: (-search_log[i]["val_auc_exact"], i))
+    per_group: dict[str, int] = {}
+    for i in order:
+        per_group.setdefault(search_log[i]["encoding"], i)
+    out: list[dict[str, Any]] = []
+    for name, members in (("best_per_group", sorted(per_group.values())),
+                          (f"top{top}", sorted(order[:top]))):
+        if len(members) > 1 and all(members != e["members"] for e in out):
+            out.append({"candidate": name, "members": members})
+    return out
+
+
+def member(s: dict[str, Any]) -> tuple[str, dict[str, Any], bool]:
+    """(feature group, LightGBM settings, offset) of one row of the search log."""
+    return s["encoding"], {k: s[k] for k in GRID[0]}, bool(s.get("offset", False))
+
+
 def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
              n_estimators: int, bags: int = 1,
              encodings: dict[str, tuple[str, ...]] | None = None,
-             validation_only: bool = False) -> dict[str, Any]:
+             validation_only: bool = False, ensembles: bool = False,
+             offsets: tuple[bool, ...] = (False,),
+             scores_dir: Path | None = None) -> dict[str, Any]:
     """Run one task end to end and return its result row.
 
     ``encodings`` (default :data:`ENCODINGS`) are the feature groups tried in the search;
-    without the search the first of them is used. With ``validation_only`` the test cases are
-    never scored: the row has the search's validation AUCs only (for developing the method).
+    without the search the first of them is used. The search fits every feature group ×
+    :data:`GRID` setting on the fitting slice of the training cases and scores it on the
+    validation slice; with ``ensembles`` it also scores the ensembles of
+    :func:`ensemble_candidates` (mean log-odds of the members' calibrated risks) and keeps
+    whichever candidate, single or ensemble, has the best validation AUC (ties go to the
+    single model). The final model refits each member on all training prefixes. With
+    ``validation_only`` the test cases are never scored: the row has the search's validation
+    AUCs only (for developing the method).
     """
     encodings = dict(ENCODINGS if encodings is None else encodings)
     t0 = time.time()
@@ -266,38 +402,76 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
     Xte = encoder.transform(wrap(log, split.test), max_prefix=max_len)
     yte = y.reindex(Xte.case_ids).to_numpy()
 
-    best, best_enc = GRID[0], next(iter(encodings))
+    members = [(next(iter(encodings)), GRID[0], offsets[0])]
+    chosen = "single"
     search_log: list[dict[str, Any]] = []
+    ensemble_log: list[dict[str, Any]] = []
     if search:
         Xa, Xb = inner_split(Xtr, 0.8)
         ya = y.reindex(Xa.case_ids).to_numpy()
         yb = y.reindex(Xb.case_ids).to_numpy()
-        best_auc = -1.0
+        risks: list[np.ndarray] = []  # calibrated validation risks, one per single model
         tried: list[list[str]] = []
         for enc_name, drop in encodings.items():
             Xa_e, Xb_e = columns(Xa, drop), columns(Xb, drop)
             if Xa_e.feature_names in tried:
                 continue  # the log has none of this group's extra columns: nothing new
             tried.append(Xa_e.feature_names)
-            for params in GRID:
-                m = RiskModel(calibration=None, n_estimators=n_estimators, n_jobs=n_jobs,
-                              **params).fit(Xa_e, ya)
-                auc = evaluate(yb, m.decision_function(Xb_e), Xb_e.prefix_lengths).weighted_auc
-                search_log.append({"encoding": enc_name, **params, "val_auc": round(auc, 4),
-                                   "trees": m.n_trees_})
-                print(f"  {name}: {enc_name} {params} validation AUC {auc:.4f}", flush=True)
+            for offset in offsets:
+                for params in GRID:
+                    # the calibration (sigmoid, as in the final model) does not change the
+                    # booster: it is fitted on the held-back slice before the refit
+                    m = (OffsetModel if offset else RiskModel)(
+                        calibration="sigmoid", n_estimators=n_estimators, n_jobs=n_jobs,
+                        **params).fit(Xa_e, ya)
+                    auc = evaluate(yb, m.decision_function(Xb_e),
+                                   Xb_e.prefix_lengths).weighted_auc
+                    risks.append(m.predict_risk(Xb_e))
+                    search_log.append({"encoding": enc_name, "offset": offset, **params,
+                                       "val_auc": round(auc, 4), "val_auc_exact": auc,
+                                       "trees": m.n_trees_})
+                    print(f"  {name}: {enc_name}{' offset' if offset else ''} {params} "
+                          f"validation AUC {auc:.4f}", flush=True)
+        best_i = max(range(len(search_log)),
+                     key=lambda i: (search_log[i]["val_auc_exact"], -i))
+        best_auc = search_log[best_i]["val_auc_exact"]
+        members = [member(search_log[best_i])]
+        if ensembles:
+            for e in ensemble_candidates(search_log):
+                auc = evaluate(yb, combine([risks[i] for i in e["members"]]),
+                               Xb.prefix_lengths).weighted_auc
+                ensemble_log.append({**e, "val_auc": round(auc, 4), "val_auc_exact": auc})
+                print(f"  {name}: ensemble {e['candidate']} of {e['members']} validation AUC "
+                      f"{auc:.4f}", flush=True)
                 if auc > best_auc:
-                    best, best_enc, best_auc = params, enc_name, auc
+                    best_auc, chosen = auc, e["candidate"]
+                    members = [member(search_log[i]) for i in e["members"]]
+        for s in search_log + ensemble_log:
+            s.pop("val_auc_exact")
+        if scores_dir is not None:  # the validation risks, to study other combinations
+            np.savez_compressed(Path(scores_dir) / f"validation_scores_{name}.npz",
+                                risks=np.array(risks), y=yb, prefix_length=Xb.prefix_lengths,
+                                case_id=np.asarray(Xb.case_ids, dtype=str))
     if validation_only:
-        return {"task": name, "published": task.get("published"), "encoding": best_enc,
-                "params": best, "search": search_log, "max_prefix": max_len,
+        return {"task": name, "published": task.get("published"), "candidate": chosen,
+                "encoding": members[0][0], "params": members[0][1],
+                "members": [{"encoding": e, "params": p, "offset": o} for e, p, o in members],
+                "search": search_log, "ensembles": ensemble_log, "max_prefix": max_len,
                 "seconds": round(time.time() - t0, 1)}
-    Xtr, Xte = columns(Xtr, encodings[best_enc]), columns(Xte, encodings[best_enc])
-    model = RiskModel(definition={"name": name, "label": task["label"]}, encoder=encoder,
-                      calibration="sigmoid", n_estimators=n_estimators, n_jobs=n_jobs,
-                      n_bags=bags, **best)
-    model.fit(Xtr, ytr)
-    p = model.predict_risk(Xte)
+    risks_te, fitted = [], []
+    for enc_name, params, offset in members:
+        Xtr_e, Xte_e = columns(Xtr, encodings[enc_name]), columns(Xte, encodings[enc_name])
+        model = (OffsetModel if offset else RiskModel)(
+            definition={"name": name, "label": task["label"]}, encoder=encoder,
+            calibration="sigmoid", n_estimators=n_estimators, n_jobs=n_jobs, n_bags=bags,
+            **params)
+        model.fit(Xtr_e, ytr)
+        risks_te.append(model.predict_risk(Xte_e))
+        fitted.append({"encoding": enc_name, "offset": offset, "params": params,
+                       "trees": model.n_trees_,
+                       "features": len(Xtr_e.feature_names),
+                       "calibration": model.calibrator_})
+    p = combine(risks_te)
     ev = evaluate(yte, p, Xte.prefix_lengths)
     return {
         "task": name, "published": task.get("published"), "auc": round(ev.weighted_auc, 4),
@@ -306,11 +480,13 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
         "cases": len(y), "positive_rate": round(float(y.mean()), 3),
         "train_cases": len(split.train_cases), "test_cases": len(split.test_cases),
         "train_events_removed": split.train_events_removed,
-        "split_time": str(split.split_time), "features": len(Xtr.feature_names),
-        "encoding": best_enc,
-        "dropped_features": encoder.dropped_features_, "params": best,
-        "trees": model.n_trees_, "bags": bags, "calibration": model.calibrator_["method"],
-        "search": search_log, "by_prefix": ev.by_prefix.round(4).to_dict(orient="records"),
+        "split_time": str(split.split_time), "candidate": chosen, "members": fitted,
+        "features": fitted[0]["features"], "encoding": fitted[0]["encoding"],
+        "dropped_features": encoder.dropped_features_, "params": fitted[0]["params"],
+        "trees": fitted[0]["trees"], "bags": bags,
+        "calibration": fitted[0]["calibration"]["method"],
+        "search": search_log, "ensembles": ensemble_log,
+        "by_prefix": ev.by_prefix.round(4).to_dict(orient="records"),
         "seconds": round(time.time() - t0, 1),
     }
 
@@ -340,23 +516,29 @@ def task_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return task
 
 
+def settings(m: dict[str, Any], bags: int = 1) -> str:
+    """One member's settings, in words."""
+    p = m["params"]
+    return (f"{m['encoding']}{' + offset' if m.get('offset') else ''}: "
+            f"leaves {p['num_leaves']}, min leaf {p['min_child_samples']}, "
+            f"ff {p['feature_fraction']}, l2 {p['lambda_l2']}, lr {p['learning_rate']}, "
+            f"{m['trees']} trees{' × ' + str(bags) + ' bags' if bags > 1 else ''}, "
+            f"{m['features']} features")
+
+
 def markdown(rows: list[dict[str, Any]], command: str) -> str:
     """The results table in Markdown."""
-    lines = ["| task | published AUC | our AUC | Δ | max prefix | test prefixes | "
-             "train / test cases | settings |", "|---|---|---|---|---|---|---|---|"]
+    lines = ["| task | published AUC | our AUC | Δ | candidate chosen on validation | "
+             "max prefix | test prefixes | train / test cases | settings | time |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         pub = r["published"]
         delta = f"{r['auc'] - pub:+.3f}" if pub is not None else ""
-        p = r["params"]
-        settings = (f"leaves {p['num_leaves']}, min leaf {p['min_child_samples']}, "
-                    f"ff {p['feature_fraction']}, l2 {p['lambda_l2']}, "
-                    f"lr {p['learning_rate']}, {r['trees']} trees"
-                    f"{', ' + r['encoding'] + ' encoding' if r.get('encoding') else ''}"
-                    f"{' × ' + str(r['bags']) + ' bags' if r.get('bags', 1) > 1 else ''}, "
-                    f"{r['features']} features")
+        members = " + ".join(settings(m, r.get("bags", 1)) for m in r["members"])
         lines.append(f"| {r['task']} | {pub if pub is not None else '–'} | {r['auc']:.3f} | "
-                     f"{delta} | {r['max_prefix']} | {r['test_prefixes']} | "
-                     f"{r['train_cases']} / {r['test_cases']} | {settings} |")
+                     f"{delta} | {r['candidate']} | {r['max_prefix']} | {r['test_prefixes']} | "
+                     f"{r['train_cases']} / {r['test_cases']} | {members} | "
+                     f"{r['seconds']:.0f} s |")
     met = sum(1 for r in rows if r["published"] is not None and r["auc"] >= r["published"])
     lines.append("")
     lines.append(f"At or above the published figure: {met} of "
@@ -395,9 +577,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--encodings", default=",".join(ENCODINGS),
                     help="feature groups to try on the validation slice (of: "
                          f"{', '.join(ENCODINGS)})")
+    ap.add_argument("--offset", choices=sorted(OFFSETS), default="off",
+                    help="per-prefix-length offset (OffsetModel): off (default), on, or "
+                         "choose (both tried on the validation slice)")
+    ap.add_argument("--ensembles", action="store_true",
+                    help="also try the ensemble candidates on the validation slice (off by "
+                         "default: on validation they gained at most 0.0015 AUC)")
     ap.add_argument("--validation-only", action="store_true",
                     help="run the search on the training cases only and print its validation "
                          "AUCs; the test cases are never scored")
+    ap.add_argument("--save-scores", action="store_true",
+                    help="with --validation-only: also save every candidate's validation risks "
+                         "(validation_scores_<task>.npz), to study other combinations")
     ap.add_argument("--out", default=str(ROOT / "bench" / "outcome" / "out"))
     args = ap.parse_args(argv)
 
@@ -429,19 +620,24 @@ def main(argv: list[str] | None = None) -> int:
         r = run_task(name, task, search=not args.no_search, n_jobs=args.n_jobs,
                      n_estimators=args.n_estimators, bags=args.bags,
                      encodings={e: ENCODINGS[e] for e in args.encodings.split(",")},
-                     validation_only=args.validation_only)
+                     validation_only=args.validation_only, ensembles=args.ensembles,
+                     offsets=OFFSETS[args.offset],
+                     scores_dir=out if args.validation_only and args.save_scores else None)
         rows.append(r)
         if args.validation_only:
             best = max(r["search"], key=lambda s: s["val_auc"]) if r["search"] else {}
-            print(f"{name:22s} best validation {best.get('val_auc')} with {r['encoding']} "
-                  f"{r['params']} ({r['seconds']}s)", flush=True)
+            ens = max(r["ensembles"], key=lambda s: s["val_auc"]) if r["ensembles"] else {}
+            print(f"{name:22s} best single {best.get('val_auc')}, best ensemble "
+                  f"{ens.get('val_auc')} ({ens.get('candidate')}); chosen {r['candidate']}: "
+                  f"{r['members']} ({r['seconds']}s)", flush=True)
             (out / "validation.json").write_text(json.dumps({"command": command,
                                                              "results": rows}, indent=1))
             continue
         pub = f"{r['published']:.3f}" if r["published"] is not None else "  –  "
         print(f"{name:22s} published {pub}  ours {r['auc']:.3f}  (pooled {r['auc_pooled']:.3f},"
               f" Brier {r['brier']:.3f}, max prefix {r['max_prefix']}, "
-              f"{r['train_cases']}/{r['test_cases']} cases, {r['seconds']}s)", flush=True)
+              f"{r['train_cases']}/{r['test_cases']} cases, chosen {r['candidate']}, "
+              f"{r['seconds']}s)", flush=True)
         # after every task, so that an interrupted run keeps what it finished
         (out / "results.json").write_text(json.dumps({"command": command, "results": rows},
                                                      indent=1, default=str))

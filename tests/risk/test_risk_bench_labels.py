@@ -60,16 +60,21 @@ def test_sepsis_admission_ic_labels_and_cut(bench) -> None:
     assert bench.max_prefix_length(table, y) == expected_max == 13
 
 
-def test_validation_only_never_scores_the_test_cases(bench, tmp_path, monkeypatch) -> None:
-    """``--validation-only`` runs the search on the training cases; no test row is scored."""
+@pytest.fixture(scope="module")
+def signed_task(tmp_path_factory) -> dict:
+    """A small carsales log and the task "the contract gets signed" (cut before signing)."""
     from lastmile.demo import generate
 
-    events = generate("carsales", cases=600, seed=2).events
-    path = tmp_path / "carsales.csv"
-    events.to_csv(path, index=False)
-    task = {"log": str(path),
+    path = tmp_path_factory.mktemp("bench") / "carsales.csv"
+    generate("carsales", cases=600, seed=2).events.to_csv(path, index=False)
+    return {"log": str(path),
             "label": {"kind": "activity", "activity": "Contract signed", "cut": True},
             "outcome_activities": ["Contract signed"]}
+
+
+def test_validation_only_never_scores_the_test_cases(bench, signed_task, monkeypatch) -> None:
+    """``--validation-only`` runs the search on the training cases; no test row is scored."""
+    task, path = signed_task, signed_task["log"]
     scored: list[set[str]] = []
     real = bench.RiskModel.decision_function
 
@@ -89,3 +94,51 @@ def test_validation_only_never_scores_the_test_cases(bench, tmp_path, monkeypatc
     test_cases = set(map(str, split.test_cases))
     assert scored and test_cases
     assert all(not (s & test_cases) for s in scored)
+
+
+def test_ensemble_candidates_and_their_combination(bench) -> None:
+    """Best of each feature group, the top three overall; the mean log-odds of the members."""
+    log = [{"encoding": e, "val_auc_exact": a} for e, a in
+           [("base", 0.70), ("base", 0.74), ("extended", 0.72), ("positions", 0.73),
+            ("positions", 0.71)]]
+    got = {c["candidate"]: c["members"] for c in bench.ensemble_candidates(log)}
+    # top3 (1, 3, 2) has the same members as best_per_group: not tried twice
+    assert got == {"best_per_group": [1, 2, 3]}
+    log[2]["val_auc_exact"] = 0.60  # extended now last: top3 = 1, 3, 4
+    got = {c["candidate"]: c["members"] for c in bench.ensemble_candidates(log)}
+    assert got == {"best_per_group": [1, 2, 3], "top3": [1, 3, 4]}
+    # mean log-odds: 0.5 and 0.8 -> logit 0 and log 4 -> sigmoid(log 2) = 2/3
+    assert bench.combine([[0.5], [0.8]])[0] == pytest.approx(2 / 3)
+
+
+def test_offset_model_starts_from_the_rate_of_each_prefix_length(bench) -> None:
+    """The offset is the smoothed log-odds of the positive rate at each prefix length."""
+    import numpy as np
+
+    lengths = np.array([1, 1, 1, 1, 2, 2, 3])
+    y = np.array([1, 0, 0, 0, 1, 1, 0])
+    rates = bench.OffsetModel._rates(lengths, y)
+    expect = {1: (1 + 0.5) / (4 + 1), 2: (2 + 0.5) / (2 + 1), 3: 0.5 / 2}
+    for k, p in expect.items():
+        assert rates["by_length"][k] == pytest.approx(math.log(p / (1 - p)))
+    other = (3 + 0.5) / (7 + 1)
+    assert rates["other"] == pytest.approx(math.log(other / (1 - other)))
+    off = bench.OffsetModel._offset(rates, np.array([2, 9]))
+    assert off[0] == rates["by_length"][2] and off[1] == rates["other"]
+
+
+def test_validation_search_with_offsets_and_ensembles(bench, signed_task) -> None:
+    """``--offset choose --ensembles``: both kinds of single model and the ensembles are tried."""
+    task = signed_task
+    row = bench.run_task("signed", task, search=True, n_jobs=1, n_estimators=30,
+                         validation_only=True, ensembles=True, offsets=(False, True))
+    assert {s["offset"] for s in row["search"]} == {False, True}
+    assert len(row["search"]) == 3 * 2 * len(bench.GRID)
+    assert row["ensembles"] and all(len(e["members"]) > 1 for e in row["ensembles"])
+    best_single = max(s["val_auc"] for s in row["search"])
+    best_ens = max(e["val_auc"] for e in row["ensembles"])
+    # the rule: an ensemble is chosen only when it beats every single model on validation
+    if best_ens > best_single:
+        assert row["candidate"] != "single"
+    elif best_ens < best_single:
+        assert row["candidate"] == "single"
