@@ -68,6 +68,19 @@ def oracle_scores(truth: dict[str, Any], cases: pd.Series,
     return score
 
 
+def noise_reason_share(details: pd.Series, irrelevant: list[str]) -> float:
+    """Share of the reasons given (all cases, all reasons) that cite an irrelevant attribute.
+
+    ``details`` holds each case's ``reason_details`` (dicts with a ``feature``); an attribute
+    ``a`` is cited by the features ``last_a``, ``mean_a``, ``min_a``, ``max_a``.
+    """
+    from lastmile.risk.encoding import feature_slug
+
+    names = {f"{p}_{feature_slug(a)}" for a in irrelevant for p in ("last", "mean", "min", "max")}
+    cited = [r["feature"] for rs in details for r in rs]
+    return float(np.mean([f in names for f in cited])) if cited else float("nan")
+
+
 def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> dict[str, Any]:
     """Queue the scenario as of ``dates`` moments; pooled top-tenth lift and AUCs."""
     t0 = time.perf_counter()
@@ -100,6 +113,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
     oracle = oracle_scores(s.truth, pooled["case"])
     knowable = oracle_scores(s.truth, pooled["case"], KNOWABLE)
     base = float(y.mean()) if len(y) else float("nan")
+    noise = noise_reason_share(pooled["reason_details"], s.truth.get("irrelevant_attributes", []))
     pooled["risk_urgency"] = pooled["risk"] * pooled["urgency"]
     value = pooled["value"].fillna(1.0) if pooled["value"].notna().any() else 1.0
     pooled["lost"] = y * value
@@ -135,6 +149,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
         "auc_priority": round(roc_auc(y, pooled["priority"].to_numpy()), 3),
         "auc_oracle": round(roc_auc(y, oracle), 3),
         "auc_oracle_knowable": round(roc_auc(y, knowable), 3),
+        "noise_reasons": round(noise, 3),
         "settled_models": int(pooled.groupby("date")["settled"].first().sum()),
         "stale_left_out": int(pooled.groupby("date")["stale"].first().sum()),
         "seconds": round(time.perf_counter() - t0, 1),
