@@ -204,17 +204,11 @@ def test_format_duration_round_trips():
 
 
 # ----------------------------------------------------------------------------- infer_journey
-def _infer_log():
+def _events(rows):
+    """An event table from (case, activity, days after 2024-03-01) triples, in that order."""
     import pandas as pd
 
     base = pd.Timestamp("2024-03-01")
-    rows = []
-    for i in range(1, 7):  # finished: the longest silence before the finish is i days
-        rows += [(f"c{i}", "Lead", 0.0), (f"c{i}", "Offer", float(i)), (f"c{i}", "Won", i + 0.5)]
-    rows += [("c1", "Returned", 2.5), ("c2", "Returned", 5.5)]  # 1 and 3 days after the win
-    for i in range(7, 11):
-        rows += [(f"c{i}", "Lead", 0.0), (f"c{i}", "Offer", 1.0), (f"c{i}", "Cancelled", 2.0)]
-    rows += [("c7", "Note", 0.1 * k) for k in range(5)]
     return pd.DataFrame(
         {
             "case_id": [r[0] for r in rows],
@@ -224,6 +218,18 @@ def _infer_log():
             "event_index": range(len(rows)),
         }
     ).astype({"timestamp": "datetime64[us]", "event_index": "int64", "resource": "string"})
+
+
+def _infer_log():
+
+    rows = []
+    for i in range(1, 7):  # finished: the longest silence before the finish is i days
+        rows += [(f"c{i}", "Lead", 0.0), (f"c{i}", "Offer", float(i)), (f"c{i}", "Won", i + 0.5)]
+    rows += [("c1", "Returned", 2.5), ("c2", "Returned", 5.5)]  # 1 and 3 days after the win
+    for i in range(7, 11):
+        rows += [(f"c{i}", "Lead", 0.0), (f"c{i}", "Offer", 1.0), (f"c{i}", "Cancelled", 2.0)]
+    rows += [("c7", "Note", 0.1 * k) for k in range(5)]
+    return _events(rows)
 
 
 def test_infer_on_a_small_log():
@@ -313,3 +319,50 @@ def test_infer_real_logs(name):
         assert journey.reversal is not None and journey.reversal.activities == ("Return ER",)
     if name == "hospital_billing":
         assert {"DELETE", "STORNO", "REJECT", "CODE NOK"} <= set(journey.failure)
+
+
+def test_infer_a_step_named_like_a_reversal_is_not_one():
+    """'Ballot returned' ends the journey; it follows the late 'Reminder call' only sometimes."""
+    from tests.measures.lm_tables import duckdb_table
+
+    from lastmile.infer import infer_journey
+
+    rows = []
+    for i in range(12):
+        steps = ["Registered", "Ballot requested"]
+        if i % 3 == 0:
+            steps.append("Reminder call")
+        if i < 8:  # eight return their ballot, two of them after a reminder call
+            steps.append("Ballot returned")
+        rows += [(f"v{i}", a, float(k + i % 4)) for k, a in enumerate(steps)]
+    log = _events(rows)
+    returned = set(log.loc[log["activity"] == "Ballot returned", "case_id"])
+    reminded = set(log.loc[log["activity"] == "Reminder call", "case_id"])
+    assert len(returned) == 8 and len(returned & reminded) == 3  # v0, v3, v6
+
+    j = infer_journey(duckdb_table(log))
+    assert j.finish == "Ballot returned" and j.reversal is None
+    assert j.stage_names[-2:] == ("Ballot requested", "Ballot returned")
+    assert "'Ballot returned' is named like a reversal" in j.notes[""]
+    assert "in only 3 of its 8 cases" in j.notes[""]
+
+
+def test_infer_a_reversal_of_an_earlier_stage_stays_a_reversal():
+    """'Weight regained' mostly follows 'Goal reached', not the finish; it is no stage."""
+    from tests.measures.lm_tables import duckdb_table
+
+    from lastmile.infer import infer_journey
+
+    rows = []
+    for i in range(12):
+        steps = ["Joined", "Goal reached"]
+        if i < 8:
+            steps.append("Maintenance confirmed")
+        if i in (7, 9, 10):  # one regains after the finish, two before it could come
+            steps.append("Weight regained")
+        rows += [(f"m{i}", a, float(10 * k + i % 4)) for k, a in enumerate(steps)]
+    log = _events(rows)
+    j = infer_journey(duckdb_table(log))
+    assert j.finish == "Maintenance confirmed"
+    assert j.reversal is not None and j.reversal.activities == ("Weight regained",)
+    assert "taken as a step" not in j.notes[""]

@@ -134,7 +134,11 @@ def _sample_cases(events: ir.Table, n_cases: int, limit: int) -> ir.Table:
 
 
 def infer_journey(
-    events: ir.Table, max_stages: int = 8, sample_cases: int | None = 100_000
+    events: ir.Table,
+    max_stages: int = 8,
+    sample_cases: int | None = 100_000,
+    *,
+    _not_reversals: frozenset[str] = frozenset(),
 ) -> Journey:
     """Propose a journey for an event table, with the reasons in ``journey.notes``.
 
@@ -203,13 +207,16 @@ def infer_journey(
         for r in stats.itertuples()
     }
     failure = sorted(a for a in names if _says(a, _FAIL))
-    reversal_words = [a for a in names if _says(a, _REVERSE) and a not in failure]
+    # named like a reversal ("Ballot returned" is not one: see below)
+    reversal_words = [
+        a for a in names if _says(a, _REVERSE) and a not in failure and a not in _not_reversals
+    ]
     milestones = [
         a
         for a in acts.values()
         if a.cases >= MIN_COVERAGE * n_cases
         and a.repeats <= MAX_REPEATS
-        and not any(_says(m, _FAIL) or _says(m, _REVERSE) for m in a.members)
+        and not any(_says(m, _FAIL) or m in reversal_words for m in a.members)
     ]
     if len(milestones) < 2:
         milestones = sorted(
@@ -341,6 +348,37 @@ def infer_journey(
             )
             .to_pandas()
         )
+        # a reversal undoes a finish, so it follows the finish in most of the cases it is in
+        # and cannot be in more cases than the finish; one that is, and mostly comes without
+        # the finish before it, may be a step of its own: the proposal is made again with it
+        # among the milestones, and kept if it is a stage there
+        own = rv.group_by("activity").aggregate(cases=rv.case_id.nunique()).to_pandas()
+        after = dict(zip(rstats["activity"].astype(str), rstats["after"], strict=True))
+        cases = dict(zip(own["activity"].astype(str), own["cases"], strict=True))
+        steps = frozenset(
+            a
+            for a, n in cases.items()
+            if after.get(a, 0) < 0.5 * n and n > finish.cases and n >= MIN_COVERAGE * n_cases
+        )
+        if steps:
+            again = infer_journey(
+                events, max_stages, sample_cases=None, _not_reversals=_not_reversals | steps
+            )
+            staged = sorted(steps & {m for st in again.stages for m in st.activities})
+            if staged:
+                for a in staged:
+                    again.notes[""] += (
+                        f"\n{a!r} is named like a reversal, but it follows {finish.name!r} in "
+                        f"only {after.get(a, 0):,} of its {int(cases[a]):,} cases: taken as a "
+                        "step."
+                    )
+                if n_cases < all_cases:
+                    again.notes[""] = again.notes[""].replace(
+                        f"from {n_cases:,} cases",
+                        f"from {n_cases:,} cases (a sample of the {all_cases:,})",
+                        1,
+                    )
+                return again
         chosen = [
             r
             for r in rstats.itertuples()
