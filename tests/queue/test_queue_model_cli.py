@@ -135,3 +135,28 @@ def test_cli_train_then_queue_and_evaluate(csv_log, tmp_path):
     assert res.exit_code == 2
     assert "trained for another journey" in res.output
     assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("width", [80, 200])
+def test_cli_queue_reasons_stay_readable_on_a_narrow_terminal(csv_log, width, monkeypatch):
+    """Wide: a "why" column. Narrow: the reasons under the table, a whole line per case."""
+    from lastmile.cli.app import console
+
+    monkeypatch.setattr(console, "width", width)
+    res = runner.invoke(app, ["queue", str(csv_log), *FLAGS, "--as-of", str(AS_OF),
+                              "--capacity", "3", "--json", "-"])
+    data = json.loads(res.stdout)  # the reasons the table shows
+    res = runner.invoke(app, ["queue", str(csv_log), *FLAGS, "--as-of", str(AS_OF),
+                              "--capacity", "3"])
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    # the table fits the terminal (the summary and reason lines are left to it to wrap)
+    assert max(len(line) for line in lines if line[:1] in "┏┃┡│└") <= width
+    header = next(line for line in lines if "┃" in line and "risk" in line)
+    for rank, row in enumerate(data["queue"], start=1):
+        why = "; ".join(row["reasons"][:2])
+        if width == 80:
+            assert f"{rank:>3}  {row['case']}: {why}" in lines
+        else:
+            assert any(row["case"] in line and why in line for line in lines)
+    assert ("why" in header) == (width == 200)

@@ -52,16 +52,16 @@ def _deadline_text(row: Any) -> str:
     return f"in {_dur(row['hours_to_deadline'])}"
 
 
-def print_queue(q: Any) -> None:
-    """The queue as a rich table, with its summary above."""
+#: The "why" column needs at least this many characters; on a narrower terminal the reasons
+#: go under the table, one line per case, instead of being squeezed into a sliver.
+WHY_MIN_WIDTH = 30
+
+
+def _queue_table(q: Any, *, why: bool) -> Any:
     from rich.table import Table
 
     from lastmile.queue import _dur, _num
 
-    console.print(q.summary, markup=False, highlight=False, soft_wrap=True)
-    if not len(q.queue_):
-        console.print("no live case in the last mile needs follow-through now")
-        return
     table = Table(show_lines=False, header_style="bold", pad_edge=False)
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("case", no_wrap=True)
@@ -71,7 +71,8 @@ def print_queue(q: Any) -> None:
         table.add_column("value", justify="right", no_wrap=True)
     table.add_column("in last mile", justify="right", no_wrap=True)
     table.add_column("follow up", no_wrap=True)
-    table.add_column("why", overflow="fold", min_width=24)
+    if why:
+        table.add_column("why", overflow="fold", min_width=WHY_MIN_WIDTH)
     for _, row in q.queue_.iterrows():
         risk = row["risk"]
         colour = "red" if risk >= 0.5 else "yellow" if risk >= 0.2 else "default"
@@ -80,10 +81,37 @@ def print_queue(q: Any) -> None:
                  f"[{colour}]{shown}[/]"]
         if q.has_value:
             cells.append(_num(float(row["value"])))
-        cells += [_dur(row["hours_in_last_mile"]), _deadline_text(row),
-                  "; ".join(row["reasons"][:2])]
+        cells += [_dur(row["hours_in_last_mile"]), _deadline_text(row)]
+        if why:
+            cells.append("; ".join(row["reasons"][:2]))
         table.add_row(*cells)
-    console.print(table)
+    return table
+
+
+def print_queue(q: Any) -> None:
+    """The queue as a rich table, with its summary above.
+
+    The top two reasons of each case are the table's last column where the terminal is wide
+    enough for them (:data:`WHY_MIN_WIDTH`), else a line per case under the table.
+    """
+    from rich.markup import escape
+    from rich.measure import Measurement
+
+    console.print(q.summary, markup=False, highlight=False, soft_wrap=True)
+    if not len(q.queue_):
+        console.print("no live case in the last mile needs follow-through now")
+        return
+    narrow = _queue_table(q, why=False)
+    need = Measurement.get(console, console.options, narrow).maximum + 3 + WHY_MIN_WIDTH
+    if need <= console.width:
+        console.print(_queue_table(q, why=True))
+    else:
+        console.print(narrow)
+        console.print("[bold]why[/]")
+        for _, row in q.queue_.iterrows():
+            console.print(f"{row['rank']:>3}  {escape(str(row['case']))}: "
+                          f"{escape('; '.join(row['reasons'][:2]))}", highlight=False,
+                          soft_wrap=True)
     console.print("[dim]follow up: time left before the case goes cold (deadlines and all "
                   "reasons in --json / --csv)[/]")
 
