@@ -89,6 +89,7 @@ def bpic2012() -> dict[str, Any]:
                        "reasons": {"timestamp could not be parsed": 3, "empty case id": 1}},
         "timing": _timing(),
         "why": _why(),
+        "risk": _risk(),
     })
 
 
@@ -142,6 +143,23 @@ def _timing() -> dict[str, Any]:
     return section
 
 
+def _risk() -> dict[str, Any]:
+    """`lastmile evaluate --json` on BPIC 2012 (the README's flags), rounded."""
+    return {"schema": "lastmile.queue-evaluation/1", "trained_as_of": "2012-02-03T16:17:11",
+            "test_from": "2012-02-03T16:17:11", "test_to": "2012-03-14T15:04:54",
+            "test_cases": 361, "in_sample": False, "auc": 0.6288, "auc_at_entry": 0.5617,
+            "weighted_auc_by_prefix": 0.6055, "brier": 0.2234, "n": 7322, "positives": 2596,
+            "by_stages_to_finish": [{"stages_to_finish": 1, "n": 7322, "positives": 2596,
+                                     "auc": 0.6288}],
+            "calibration": [
+                {"bin": 1, "lower": 0.1, "upper": 0.2, "n": 0, "predicted": 0.15,
+                 "observed": 0.0},  # an empty bin: not drawn
+                {"bin": 2, "lower": 0.2, "upper": 0.3, "n": 6510, "predicted": 0.2597,
+                 "observed": 0.3284},
+                {"bin": 5, "lower": 0.5, "upper": 0.6, "n": 812, "predicted": 0.5146,
+                 "observed": 0.564}]}
+
+
 HOSTILE = '<script>alert("x")</script>'
 HOSTILE_2 = "</style><img src=x onerror=alert(1)>&amp;"
 
@@ -189,6 +207,7 @@ def expected_bars(data: dict[str, Any]) -> dict[str, int]:
         # the timing chart draws curves (paths), not bars
         **({"timing": 0} if data.get("timing") else {}),
         **({"why": 0} if data.get("why") else {}),
+        **({"risk": 0} if data.get("risk") else {}),  # points, not bars
     }
 
 
@@ -198,6 +217,8 @@ def expected_points(data: dict[str, Any]) -> dict[str, int]:
     if data.get("why"):  # one point per driver shown (at most 12)
         points["why"] = min(12, sum(1 for d in data["why"]["drivers"]
                                     if d.get("failure_rate") is not None))
+    if data.get("risk"):  # one point per calibration bin that has prediction points
+        points["risk"] = sum(1 for r in data["risk"]["calibration"] if r["n"] > 0)
     return points
 
 

@@ -7,6 +7,7 @@ API; skipped outside CI when chromium is not installed (see ``tests/conftest.py`
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 from pathlib import Path
 
@@ -144,8 +145,42 @@ def test_report_dark_mode_and_hostile_names(browser, tmp_path):
             return 0.2126 * r + 0.7152 * g + 0.0722 * b
         assert lum(bg) < 60 < 180 < lum(ink)
         charts = page.evaluate(MEASURE)
-        assert len(charts) == 7 and all(c["width"] > 0 and c["height"] > 0 for c in charts)
+        assert len(charts) == 8 and all(c["width"] > 0 and c["height"] > 0 for c in charts)
         # long hostile names wrap or are cut; they do not push the page sideways
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         page.close()
+
+
+def test_evaluation_page_draws_the_calibration_in_chromium(browser, tmp_path):
+    """The page of `lastmile evaluate --html`: offline, and the points where the numbers say."""
+    sys.path.insert(0, str(Path(__file__).parents[1] / "queue"))
+    from queue_logs import AS_OF, JOURNEY, handmade
+
+    from lastmile.queue import evaluate_model
+
+    ev = evaluate_model(handmade(n=700, seed=3), JOURNEY, as_of=AS_OF).to_dict()
+    path = write_html({"title": "Risk model evaluation", "risk": ev}, tmp_path / "e.html")
+    for width in (390, 1280):
+        page, log = open_report(browser, path, width)
+        try:
+            assert log["errors"] == [] and log["requests"] == [path.as_uri()]
+            charts = page.evaluate(MEASURE)
+            assert [c["chart"] for c in charts] == ["risk"]
+            chart = charts[0]
+            assert chart["width"] > 200 and chart["right"] <= width
+            drawn = page.evaluate("""() => [...document.querySelectorAll(
+                '[data-chart="risk"] circle[data-point]')].map(c => {
+                const b = c.getBoundingClientRect();
+                return {observed: Number(c.dataset.value), x: b.x + b.width / 2,
+                        y: b.y + b.height / 2}; })""")
+            rows = [r for r in ev["calibration"] if r["n"] > 0]
+            assert len(drawn) == len(rows) > 1
+            # higher observed failure rate, higher on the screen (smaller y)
+            by_obs = sorted(drawn, key=lambda d: d["observed"])
+            for lo, hi in itertools.pairwise(by_obs):
+                if hi["observed"] > lo["observed"]:
+                    assert hi["y"] < lo["y"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+        finally:
+            page.close()

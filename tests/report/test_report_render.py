@@ -65,8 +65,8 @@ def data() -> dict:
 def test_page_has_every_chart_once(data):
     page = Page(render_html(data))
     charts = [a["data-chart"] for _tag, a in page.tags if "data-chart" in a]
-    assert sorted(charts) == sorted(CHARTS) == ["funnel", "last_mile", "status", "stranded",
-                                                "timing", "trend", "why"]
+    assert sorted(charts) == sorted(CHARTS) == ["funnel", "last_mile", "risk", "status",
+                                                "stranded", "timing", "trend", "why"]
     svgs = [a for tag, a in page.tags if tag == "svg"]
     assert len(svgs) == len(CHARTS)
     ids = [a["id"] for _tag, a in page.tags if a.get("id")]

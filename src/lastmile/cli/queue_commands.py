@@ -222,6 +222,9 @@ def evaluate(
         "--train-ratio", help="without --model: the share of cases (by first event) before "
         "the training moment", min=0.05, max=0.95)] = 0.8,
     json_out: JsonOpt = None,
+    html_out: Annotated[Path | None, typer.Option(
+        "--html", help="write a self-contained page with the calibration chart and the "
+        "tables")] = None,
     journey: JourneyOpt = None, stages: StagesOpt = None, finish: FinishOpt = None,
     fail: FailOpt = None, last_mile: LastMileOpt = None, timeout: TimeoutOpt = None,
     value: ValueOpt = None, as_of: AsOfOpt = None,
@@ -249,6 +252,14 @@ def evaluate(
         lifecycle=lifecycle, dedupe=dedupe, quarantine=quarantine)
     result = evaluate_model(the_log, the_journey, str(model) if model is not None else None,
                             as_of, train_ratio=train_ratio)
+    if html_out is not None:
+        from lastmile.report import write_html
+
+        page = write_html({"title": "Risk model evaluation"
+                           + (f": {the_journey.name}" if the_journey.name else ""),
+                           "source": Path(str(log)).name, "journey": the_journey.to_dict(),
+                           "risk": result.to_dict()}, html_out)
+        (err_console if json_out == "-" else console).print(f"wrote {page}")
     if json_out:
         write_output(result.to_json(), json_out, "the evaluation")
         if json_out == "-":

@@ -5,7 +5,9 @@ measures compute: ``schema``, ``title``, ``source``, ``generated_at``, ``journey
 ``stages`` [{``name``, ``activities``}], ``finish``, ``last_mile``, ``failure``, ``timeout``,
 ``value``; optional ``noun``, the plural word for a case), ``as_of``, ``cases``, ``events``,
 ``status``, ``funnel`` (a row per stage), ``last_mile``, ``stranded``, ``trend`` (a row per
-month) and ``quarantine``. Any key may be missing or null: the report shows what is there.
+month) and ``quarantine``; optionally ``why``, ``by``, ``timing`` and ``risk`` (the dict of
+``lastmile evaluate --json``: its calibration chart and tables). Any key may be missing or
+null: the report shows what is there.
 Numbers may be Python, NumPy or ``Decimal``. Charts are inline SVG written in Python
 (:mod:`lastmile.report.charts`), the CSS is inlined, and the data itself is embedded as JSON
 (``<script type="application/json" id="lastmile-data">``) so the file is its own record.
@@ -78,6 +80,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("why", "Why the last mile fails", charts.why_chart),
     Section("by", "By segment"),
     Section("timing", "Time in the last mile", charts.timing_chart),
+    Section("risk", "How well the risk model ranks later cases", charts.risk_chart),
     Section("status", "How all cases ended", charts.status_chart),
     Section("journey", "The journey"),
     Section("quarantine", "Data quality"),
@@ -276,6 +279,16 @@ def _embedded_json(data: Mapping[str, Any]) -> Markup:
     return Markup(text)
 
 
+def _fixed(value: Any, digits: int = 3) -> str:
+    """A score such as an AUC, with a fixed number of decimals.
+
+    >>> _fixed(0.5468), _fixed(0.55012, 4), _fixed(None)
+    ('0.547', '0.5501', '–')
+    """
+    number = _num(value)
+    return "–" if number is None else f"{number:.{digits}f}"
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(resources.files("lastmile.report") / "templates")),
@@ -286,7 +299,7 @@ def _environment() -> jinja2.Environment:
         finalize=lambda value: "–" if value is None else value,
     )
     env.filters.update(int=fmt_int, pct=fmt_pct, num=fmt_num, hours=fmt_hours,
-                       month=month_label, when=fmt_when)
+                       month=month_label, when=fmt_when, fixed=_fixed)
     env.globals.update(isnum=lambda v: _num(v) is not None, by_count=_by_count)
     env.tests["isnum_pos"] = lambda v: (_num(v) or 0) > 0
     return env

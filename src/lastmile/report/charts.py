@@ -817,5 +817,24 @@ def why_chart(data: Mapping[str, Any], uid: str = "w") -> Markup | None:
     return None if svg is None else _inline(str(svg))
 
 
+def risk_chart(data: Mapping[str, Any], uid: str = "r") -> Markup | None:
+    """The risk model's calibration: predicted risk against the share that failed.
+
+    Drawn by :func:`lastmile.risk.charts.calibration_chart` from the ``risk`` section (the
+    dict of ``lastmile evaluate --json``).
+
+    >>> risk_chart({}) is None
+    True
+    """
+    section = data.get("risk")
+    if not isinstance(section, Mapping):
+        return None
+    from lastmile.risk.charts import calibration_chart
+
+    svg = calibration_chart(section, uid=f"{uid}-calibration")
+    return None if svg is None else _inline(str(svg))
+
+
 CHARTS["timing"] = timing_chart
 CHARTS["why"] = why_chart
+CHARTS["risk"] = risk_chart

@@ -1,0 +1,75 @@
+"""`lastmile evaluate --html`: the calibration chart draws the numbers of the evaluation."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from queue_logs import AS_OF, handmade
+from typer.testing import CliRunner
+
+import lastmile.cli.queue_commands  # noqa: F401  registers evaluate
+from lastmile.cli.app import app
+from lastmile.risk.charts import calibration_chart
+
+runner = CliRunner()
+FLAGS = ["--stages", "start,sent,signed", "--fail", "lost", "--timeout", "30d",
+         "--case", "case", "--activity", "activity", "--timestamp", "time"]
+CIRCLE = re.compile(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="([\d.]+)"[^>]*'
+                    r'data-value="([\d.]+)" data-predicted="([\d.]+)" data-n="(\d+)"')
+DIAGONAL = re.compile(r'<line x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"'
+                      r'[^>]*data-line="perfect"')
+
+
+def test_points_sit_where_the_numbers_say():
+    rows = [{"lower": 0.0, "upper": 0.1, "n": 90, "predicted": 0.05, "observed": 0.05},
+            {"lower": 0.2, "upper": 0.3, "n": 10, "predicted": 0.25, "observed": 0.40},
+            {"lower": 0.3, "upper": 0.4, "n": 0, "predicted": 0.35, "observed": 0.0}]
+    svg = str(calibration_chart({"calibration": rows}))
+    points = [tuple(map(float, m)) for m in CIRCLE.findall(svg)]
+    assert len(points) == 2  # the empty bin is not drawn
+    x1, y1, x2, y2 = map(float, DIAGONAL.search(svg).groups())
+    # both axes run from 0 to 0.4 (the largest rate, rounded up to a tenth): the diagonal
+    # goes from the origin to the far corner, and a calibrated bin lies on it
+    (cx, cy, r90, obs, pred, n), (cx2, cy2, r10, obs2, pred2, n2) = sorted(
+        points, key=lambda p: -p[5])
+    assert (obs, pred, n) == (0.05, 0.05, 90) and (obs2, pred2, n2) == (0.4, 0.25, 10)
+    t = (cx - x1) / (x2 - x1)
+    assert t == pytest.approx(0.05 / 0.4, abs=1e-3)
+    assert cy == pytest.approx(y1 + t * (y2 - y1), abs=0.02)
+    # the miscalibrated bin: at 25 % across, 40 % up (the top edge), above the diagonal
+    assert (cx2 - x1) / (x2 - x1) == pytest.approx(0.25 / 0.4, abs=1e-3)
+    assert cy2 == pytest.approx(y2, abs=0.02)
+    # point area grows with the number of prediction points
+    assert r90 > r10
+    assert calibration_chart({"calibration": []}) is None
+
+
+@pytest.fixture(scope="module")
+def csv_log(tmp_path_factory):
+    path = tmp_path_factory.mktemp("evaluate") / "events.csv"
+    handmade(n=700, seed=3).to_csv(path, index=False)
+    return path
+
+
+def test_cli_evaluate_writes_a_page_with_the_calibration_chart(csv_log, tmp_path):
+    page = tmp_path / "out" / "evaluation.html"
+    res = runner.invoke(app, ["evaluate", str(csv_log), *FLAGS, "--as-of", str(AS_OF),
+                              "--html", str(page), "--json", "-"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    html = page.read_text("utf-8")
+    assert html.startswith("<!doctype html>")
+    assert 'data-chart="risk"' in html and "http://" not in html and "https://" not in html
+    found = {(float(m[4]), float(m[3]), int(m[5])) for m in CIRCLE.findall(html)}
+    expected = {(round(r["predicted"], 2), round(r["observed"], 2), r["n"])
+                for r in data["calibration"] if r["n"] > 0}
+    assert found == expected and found
+    assert f"AUC <strong>{data['auc']:.3f}</strong>" in html
+    for row in data["by_stages_to_finish"]:
+        assert f"<td>{row['auc']:.3f}</td>" in html
+    # the page keeps its own numbers
+    embedded = re.search(r'<script type="application/json" id="lastmile-data">(.*?)</script>',
+                         html, re.S).group(1)
+    assert json.loads(embedded)["risk"]["auc"] == data["auc"]
