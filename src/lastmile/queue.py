@@ -1123,7 +1123,10 @@ class ModelEvaluation:
 
     ``evaluation`` is :class:`lastmile.risk.Evaluation` over the test prediction points (AUC,
     AUC by prefix length, Brier score, calibration table); ``by_stages`` is the AUC by stages
-    remaining to the finish; ``case_auc`` the AUC with one point per case (at entry).
+    remaining to the finish; ``case_auc`` the AUC with one point per case (at entry);
+    ``still_open`` the cases in the last mile still open at the end of the test window, left
+    out because their outcome is not known yet (when many are, the closed ones lean to the
+    quick outcomes).
     """
 
     evaluation: Any
@@ -1134,13 +1137,15 @@ class ModelEvaluation:
     test_cases: int
     in_sample: bool
     case_auc: float | None = None
+    still_open: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json`` (schema ``lastmile.queue-evaluation/1``)."""
         ev = self.evaluation.to_dict()
         return {"schema": "lastmile.queue-evaluation/1", "trained_as_of": self.trained_as_of,
                 "test_from": self.test_from, "test_to": self.test_to,
-                "test_cases": self.test_cases, "in_sample": self.in_sample,
+                "test_cases": self.test_cases, "still_open": self.still_open,
+                "in_sample": self.in_sample,
                 "auc": _nan_none(ev["auc"]), "auc_at_entry": _nan_none(self.case_auc),
                 "weighted_auc_by_prefix": _nan_none(ev["weighted_auc"]),
                 "brier": _nan_none(ev["brier"]), "n": ev["n"], "positives": ev["positives"],
@@ -1167,6 +1172,13 @@ class ModelEvaluation:
         if self.in_sample:
             lines.append("warning: no case closed after the training moment; these are the "
                          "training cases (in-sample, optimistic)")
+        if self.still_open:
+            share = self.still_open / (self.still_open + self.test_cases)
+            lines.append(f"left out: {self.still_open:,} cases still open in the last mile at "
+                         f"the end ({share:.0%}), their outcome unknown"
+                         + ("; the closed ones lean to quick outcomes (quick failures, quick "
+                            "finishes): read the calibration with care" if share >= 0.25
+                            else ""))
         lines.append(f"AUC {ev.auc:.3f}" + (f" (at entry into the last mile "
                                             f"{self.case_auc:.3f})" if self.case_auc
                                             is not None and not math.isnan(self.case_auc)
@@ -1239,9 +1251,11 @@ def evaluate_model(
     from lastmile.risk.evaluate import roc_auc
 
     case_auc = roc_auc(test.y[sel], p[sel]) if sel.sum() > 1 else float("nan")
+    ct = _cases(log.table, journey, end)
+    still_open = 0 if in_sample else int((ct["status"] == "open").sum())
     return ModelEvaluation(
         evaluation=ev, by_stages=by,
         trained_as_of=_metadata(model).get("as_of"),
         test_from=(start.isoformat() if start is not None else "the start of the log"),
         test_to=end.isoformat(), test_cases=test.n_cases, in_sample=in_sample,
-        case_auc=case_auc)
+        case_auc=case_auc, still_open=still_open)

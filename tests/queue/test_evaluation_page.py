@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 from queue_logs import AS_OF, handmade
 from typer.testing import CliRunner
@@ -73,3 +74,23 @@ def test_cli_evaluate_writes_a_page_with_the_calibration_chart(csv_log, tmp_path
     embedded = re.search(r'<script type="application/json" id="lastmile-data">(.*?)</script>',
                          html, re.S).group(1)
     assert json.loads(embedded)["risk"]["auc"] == data["auc"]
+
+
+def test_evaluation_counts_the_open_cases_it_leaves_out():
+    """Cases in the last mile still open at the end: counted by hand from the events."""
+    from queue_logs import JOURNEY
+
+    from lastmile.queue import evaluate_model
+
+    events = handmade(n=700, seed=3)
+    ev = evaluate_model(events, JOURNEY, as_of=AS_OF)
+    seen = events[events["time"] <= AS_OF]
+    by_case = seen.groupby("case")
+    entered = by_case["activity"].apply(lambda a: (a == "sent").any())
+    decided = by_case["activity"].apply(lambda a: a.isin(["signed", "lost"]).any())
+    silent = AS_OF - by_case["time"].max() > pd.Timedelta(days=30)
+    still_open = int((entered & ~decided & ~silent).sum())
+    assert still_open >= 2  # "fresh" and "stale" at least
+    assert not ev.in_sample and ev.still_open == still_open
+    assert ev.to_dict()["still_open"] == still_open
+    assert f"left out: {still_open:,} cases still open" in ev.summary
