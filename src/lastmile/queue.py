@@ -1242,8 +1242,12 @@ def evaluate_model(
         test, _ = training_set(log, journey, end, encoder=model.encoder)
     X = test.X.reindex(columns=model.feature_names_)
     p = model.predict_risk(X)
-    ev = risk_evaluate(test.y, p, test.rows["prefix_length"].to_numpy(), bins=bins)
-    by = risk_evaluate(test.y, p, test.rows["stages_to_finish"].to_numpy(), bins=bins).by_prefix
+    # each case's points weigh as in training (a lingering case's grid points share the weight
+    # of ``per_case`` points), so that long silences do not fill the measures
+    ev = risk_evaluate(test.y, p, test.rows["prefix_length"].to_numpy(), bins=bins,
+                       sample_weight=test.weight)
+    by = risk_evaluate(test.y, p, test.rows["stages_to_finish"].to_numpy(), bins=bins,
+                       sample_weight=test.weight).by_prefix
     by = by.rename(columns={"prefix_length": "stages_to_finish"})
     first = ~test.rows["case_id"].duplicated().to_numpy()
     at_entry = test.rows["t"].to_numpy() == test.rows["entered_at"].to_numpy()

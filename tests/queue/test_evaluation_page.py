@@ -94,3 +94,31 @@ def test_evaluation_counts_the_open_cases_it_leaves_out():
     assert not ev.in_sample and ev.still_open == still_open
     assert ev.to_dict()["still_open"] == still_open
     assert f"left out: {still_open:,} cases still open" in ev.summary
+
+
+def test_evaluation_weighs_each_case_as_training_does():
+    """A lingering case's many grid points share a weight, in the test as in training."""
+    import numpy as np
+    from queue_logs import JOURNEY
+
+    from lastmile.io import read_log
+    from lastmile.queue import evaluate_model, train_risk_model, training_set
+
+    events = handmade(n=700, seed=3)
+    start = AS_OF - pd.Timedelta(days=40)
+    model = train_risk_model(events, JOURNEY, start)
+    ev = evaluate_model(events, JOURNEY, model, as_of=AS_OF)
+    test, _ = training_set(read_log(events), JOURNEY, AS_OF.to_pydatetime(),
+                           start=start.to_pydatetime(), encoder=model.encoder)
+    p = model.predict_risk(test.X.reindex(columns=model.feature_names_))
+    w = test.weight
+    assert w.min() < w.max()  # the weights are not all equal
+    assert ev.evaluation.n == len(p)
+    assert ev.evaluation.brier == pytest.approx(np.average((p - test.y) ** 2, weights=w))
+    assert ev.evaluation.brier != pytest.approx(np.mean((p - test.y) ** 2))
+    cal = ev.evaluation.calibration
+    assert cal["n"].sum() == len(p)
+    bins = np.clip(np.digitize(p, np.linspace(0, 1, 11)[1:-1]), 0, 9)
+    for row in cal.itertuples():
+        m = bins == row.bin
+        assert row.observed == pytest.approx(np.average(test.y[m], weights=w[m]))

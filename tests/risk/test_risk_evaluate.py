@@ -69,6 +69,34 @@ def test_calibration_table_by_hand() -> None:
     assert table["n"].sum() == len(Y)
 
 
+W = np.array([1.0, 2.0, 0.5, 1.0, 3.0, 1.0, 0.25, 1.0, 2.0, 1.0, 0.5, 4.0])
+
+
+def test_weighted_measures_equal_sklearn() -> None:
+    assert roc_auc(Y, P, W) == pytest.approx(roc_auc_score(Y, P, sample_weight=W), abs=1e-12)
+    assert brier_score(Y, P, W) == pytest.approx(brier_score_loss(Y, P, sample_weight=W),
+                                                 abs=1e-12)
+    # unit weights change nothing; a weight of 2 is the point counted twice
+    assert roc_auc(Y, P, np.ones(len(Y))) == pytest.approx(roc_auc(Y, P), abs=1e-12)
+    twice = np.r_[np.arange(len(Y)), [4]]
+    w2 = np.where(np.arange(len(Y)) == 4, 2.0, 1.0)
+    assert roc_auc(Y, P, w2) == pytest.approx(roc_auc(Y[twice], P[twice]), abs=1e-12)
+    ev = evaluate(Y, P, LENGTHS, sample_weight=W)
+    for k, auc in zip((1, 2, 3), ev.by_prefix["auc"], strict=True):
+        m = k == LENGTHS
+        assert auc == pytest.approx(roc_auc_score(Y[m], P[m], sample_weight=W[m]))
+    assert ev.n == len(Y) and ev.positives == int(Y.sum())  # counts stay counts
+    table = calibration_table(Y, P, bins=4, sample_weight=W)
+    bins = np.clip(np.digitize(P, [0.25, 0.5, 0.75]), 0, 3)
+    for row in table.itertuples():
+        m = bins == row.bin
+        assert row.n == m.sum()
+        assert row.predicted == pytest.approx((W[m] * P[m]).sum() / W[m].sum())
+        assert row.observed == pytest.approx((W[m] * Y[m]).sum() / W[m].sum())
+    with pytest.raises(LastmileError, match="weights"):
+        roc_auc(Y, P, -W)
+
+
 def _random_log(n_cases: int = 60, seed: int = 1) -> lastmile.Log:
     rng = np.random.default_rng(seed)
     rows = []

@@ -98,36 +98,66 @@ def _check(y_true: Any, y_score: Any) -> tuple[np.ndarray, np.ndarray]:
     return y, p
 
 
-def roc_auc(y_true: Any, y_score: Any) -> float:
+def _weights(sample_weight: Any, n: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=float).ravel()
+    if w.shape != (n,):
+        raise LastmileError(f"{n} labels but {len(w)} weights")
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise LastmileError("weights must be finite and not negative")
+    return w
+
+
+def roc_auc(y_true: Any, y_score: Any, sample_weight: Any = None) -> float:
     """Area under the ROC curve (Mann–Whitney, ties counted half); NaN with one class only.
+
+    With ``sample_weight``, every positive–negative pair counts with the product of their
+    weights (as scikit-learn's ``roc_auc_score``).
 
     >>> roc_auc([0, 1, 0, 1], [0.2, 0.9, 0.5, 0.5])
     0.875
+    >>> roc_auc([0, 1, 0, 1], [0.2, 0.9, 0.5, 0.5], sample_weight=[1, 1, 3, 1])
+    0.8125
     """
     y, p = _check(y_true, y_score)
-    n_pos = int(y.sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
+    w = _weights(sample_weight, len(y))
+    if w is None:
+        n_pos = int(y.sum())
+        n_neg = len(y) - n_pos
+        if n_pos == 0 or n_neg == 0:
+            return float("nan")
+        ranks = rankdata(p)
+        return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    _, group = np.unique(p, return_inverse=True)
+    pos = np.bincount(group, weights=w * y)
+    neg = np.bincount(group, weights=w * (1 - y))
+    if pos.sum() <= 0 or neg.sum() <= 0:
         return float("nan")
-    ranks = rankdata(p)
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    below = np.cumsum(neg) - neg  # negative weight scored lower than each distinct score
+    return float((pos * (below + 0.5 * neg)).sum() / (pos.sum() * neg.sum()))
 
 
-def brier_score(y_true: Any, y_prob: Any) -> float:
+def brier_score(y_true: Any, y_prob: Any, sample_weight: Any = None) -> float:
     """Mean squared difference between the predicted probability and the 0/1 outcome.
 
-    >>> round(brier_score([0, 1], [0.2, 0.6]), 6)
-    0.1
+    >>> round(brier_score([0, 1], [0.2, 0.6]), 6), round(brier_score([0, 1], [0.2, 0.6], [3, 1]), 6)
+    (0.1, 0.07)
     """
     y, p = _check(y_true, y_prob)
-    return float(np.mean((p - y) ** 2)) if len(y) else float("nan")
+    w = _weights(sample_weight, len(y))
+    if not len(y) or (w is not None and w.sum() <= 0):
+        return float("nan")
+    return float(np.average((p - y) ** 2, weights=w))
 
 
-def calibration_table(y_true: Any, y_prob: Any, bins: int = 10) -> pd.DataFrame:
+def calibration_table(y_true: Any, y_prob: Any, bins: int = 10,
+                      sample_weight: Any = None) -> pd.DataFrame:
     """Predicted against observed, in ``bins`` equal-width bins of the predicted probability.
 
-    Columns: ``bin``, ``lower``, ``upper``, ``n``, ``predicted`` (mean), ``observed`` (rate).
-    Empty bins are left out.
+    Columns: ``bin``, ``lower``, ``upper``, ``n`` (points in the bin), ``predicted`` (mean),
+    ``observed`` (rate); with ``sample_weight`` the mean and the rate are weighted. Empty bins
+    are left out.
 
     >>> calibration_table([0, 0, 1, 1], [0.1, 0.15, 0.8, 0.9], bins=2)
        bin  lower  upper  n  predicted  observed
@@ -135,14 +165,17 @@ def calibration_table(y_true: Any, y_prob: Any, bins: int = 10) -> pd.DataFrame:
     1    1    0.5    1.0  2      0.850       1.0
     """
     y, p = _check(y_true, y_prob)
+    w = _weights(sample_weight, len(y))
+    w = np.ones(len(y)) if w is None else w
     edges = np.linspace(0.0, 1.0, bins + 1)
     idx = np.clip(np.digitize(p, edges[1:-1], right=False), 0, bins - 1)
     rows = []
     for b in range(bins):
         m = idx == b
-        if m.any():
+        if m.any() and w[m].sum() > 0:
             rows.append({"bin": b, "lower": edges[b], "upper": edges[b + 1], "n": int(m.sum()),
-                         "predicted": float(p[m].mean()), "observed": float(y[m].mean())})
+                         "predicted": float(np.average(p[m], weights=w[m])),
+                         "observed": float(np.average(y[m], weights=w[m]))})
     return pd.DataFrame(rows, columns=["bin", "lower", "upper", "n", "predicted", "observed"])
 
 
@@ -186,8 +219,12 @@ class Evaluation:
 
 
 def evaluate(y_true: Any, y_prob: Any, prefix_lengths: Sequence[int] | None = None, *,
-             bins: int = 10) -> Evaluation:
+             bins: int = 10, sample_weight: Any = None) -> Evaluation:
     """AUC overall and by prefix length, the prefix-weighted AUC, Brier score, calibration.
+
+    With ``sample_weight`` the AUCs, the Brier score and the calibration weigh each point
+    (the counts ``n`` and ``positives`` stay counts, and the prefix-weighted AUC still weighs
+    each length by its number of points).
 
     >>> ev = evaluate([0, 1, 0, 1, 0, 1], [0.1, 0.9, 0.2, 0.7, 0.8, 0.3], [1, 1, 1, 2, 2, 2])
     >>> ev.by_prefix
@@ -198,16 +235,18 @@ def evaluate(y_true: Any, y_prob: Any, prefix_lengths: Sequence[int] | None = No
     0.5
     """
     y, p = _check(y_true, y_prob)
+    w = _weights(sample_weight, len(y))
     k = np.ones(len(y), dtype=int) if prefix_lengths is None else np.asarray(prefix_lengths)
     rows = []
     for length in np.unique(k):
         m = k == length
         rows.append({"prefix_length": int(length), "n": int(m.sum()),
-                     "positives": int(y[m].sum()), "auc": roc_auc(y[m], p[m])})
+                     "positives": int(y[m].sum()),
+                     "auc": roc_auc(y[m], p[m], None if w is None else w[m])})
     by = pd.DataFrame(rows, columns=["prefix_length", "n", "positives", "auc"])
     ok = by["auc"].notna()
     weighted = (float(np.average(by.loc[ok, "auc"], weights=by.loc[ok, "n"]))
                 if ok.any() else float("nan"))
-    return Evaluation(auc=roc_auc(y, p), weighted_auc=weighted, brier=brier_score(y, p),
+    return Evaluation(auc=roc_auc(y, p, w), weighted_auc=weighted, brier=brier_score(y, p, w),
                       n=len(y), positives=int(y.sum()), by_prefix=by,
-                      calibration=calibration_table(y, p, bins=bins))
+                      calibration=calibration_table(y, p, bins=bins, sample_weight=w))
