@@ -284,11 +284,7 @@ class OffsetModel(RiskModel):
                             if isinstance(frame[c].dtype, pd.CategoricalDtype)}
         self.descriptions_ = dict(X.descriptions)
         frame = self._align(frame)
-        g = pd.DataFrame({"g": np.asarray(X.case_ids, dtype=str),
-                          "o": X.meta["case_start"].to_numpy()})
-        first = g.groupby("g")["o"].min().sort_values(kind="mergesort")
-        n_cal = round(len(first) * self.calibration_fraction)
-        cal = g["g"].isin(set(first.index[len(first) - n_cal:])).to_numpy()
+        cal = self._calibration_slice(X.case_ids, X.meta["case_start"].to_numpy())
         if not all((part & (y == c)).any() for part in (cal, ~cal) for c in (0, 1)):
             raise LastmileError("OffsetModel: the calibration slice or the rest has one class "
                                 "only", hint="use --offset off")
@@ -300,9 +296,7 @@ class OffsetModel(RiskModel):
         dtrain = lgb.Dataset(frame[~cal], y[~cal], init_score=off_fit, free_raw_data=False)
         dval = lgb.Dataset(frame[cal], y[cal], init_score=off_cal, reference=dtrain,
                            free_raw_data=False)
-        b = lgb.train(params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dval],
-                      callbacks=[lgb.early_stopping(50, verbose=False)])
-        self.n_trees_ = max(int(b.best_iteration or self.n_estimators), 10)
+        b, self.n_trees_ = self._early_stopped(params, dtrain, dval)
         raw_cal = 1.0 / (1.0 + np.exp(-(b.predict(frame[cal], raw_score=True,
                                                   num_iteration=self.n_trees_) + off_cal)))
         self.calibrator_ = self._fit_calibrator(raw_cal, y[cal])

@@ -139,6 +139,7 @@ def infer_journey(
     sample_cases: int | None = 100_000,
     *,
     _not_reversals: frozenset[str] = frozenset(),
+    _all_cases: int | None = None,
 ) -> Journey:
     """Propose a journey for an event table, with the reasons in ``journey.notes``.
 
@@ -164,7 +165,8 @@ def infer_journey(
     ]
     if not names:
         raise LastmileError("the log has no events", hint="check the file and the filters")
-    all_cases = int(events.case_id.nunique().to_pandas())
+    # (a second pass gets the sample already drawn, and the size of the whole log)
+    all_cases = _all_cases or int(events.case_id.nunique().to_pandas())
     if sample_cases is not None and all_cases > sample_cases:
         events = _sample_cases(events, all_cases, sample_cases)
     families = _families(names)
@@ -362,7 +364,11 @@ def infer_journey(
         )
         if steps:
             again = infer_journey(
-                events, max_stages, sample_cases=None, _not_reversals=_not_reversals | steps
+                events,
+                max_stages,
+                sample_cases=None,
+                _not_reversals=_not_reversals | steps,
+                _all_cases=all_cases,
             )
             staged = sorted(steps & {m for st in again.stages for m in st.activities})
             if staged:
@@ -371,12 +377,6 @@ def infer_journey(
                         f"\n{a!r} is named like a reversal, but it follows {finish.name!r} in "
                         f"only {after.get(a, 0):,} of its {int(cases[a]):,} cases: taken as a "
                         "step."
-                    )
-                if n_cases < all_cases:
-                    again.notes[""] = again.notes[""].replace(
-                        f"from {n_cases:,} cases",
-                        f"from {n_cases:,} cases (a sample of the {all_cases:,})",
-                        1,
                     )
                 return again
         chosen = [

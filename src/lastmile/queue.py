@@ -333,7 +333,8 @@ class TrainingSet:
 
     ``rows`` has ``case_id``, ``t`` (the prediction point), ``entered_at``, ``prefix_length``
     and ``stages_to_finish``; ``y`` is 1 for a last-mile failure; ``weight`` the weight of each
-    row (a case's grid points beyond ``per_case`` share the weight of ``per_case`` points).
+    row (a case's grid points beyond ``per_case`` share the weight of ``per_case`` points);
+    ``still_open`` the cases in the last mile still open at the end, which are not in it.
     """
 
     X: pd.DataFrame
@@ -345,6 +346,7 @@ class TrainingSet:
     spacing_hours: float
     stale_hours: float | None
     settled: bool = True
+    still_open: int = 0
 
     def __len__(self) -> int:
         return len(self.y)
@@ -549,7 +551,8 @@ def training_set(
     ts = TrainingSet(X=X, y=y, rows=info, weight=weight, categorical=categorical,
                      descriptions=desc,
                      spacing_hours=spacing, stale_hours=stale_hours,
-                     settled=settled is not None or stale_hours is None)
+                     settled=settled is not None or stale_hours is None,
+                     still_open=int((ct["status"] == "open").sum()))
     return ts, encoder
 
 
@@ -1255,11 +1258,9 @@ def evaluate_model(
     from lastmile.risk.evaluate import roc_auc
 
     case_auc = roc_auc(test.y[sel], p[sel]) if sel.sum() > 1 else float("nan")
-    ct = _cases(log.table, journey, end)
-    still_open = 0 if in_sample else int((ct["status"] == "open").sum())
     return ModelEvaluation(
         evaluation=ev, by_stages=by,
         trained_as_of=_metadata(model).get("as_of"),
         test_from=(start.isoformat() if start is not None else "the start of the log"),
         test_to=end.isoformat(), test_cases=test.n_cases, in_sample=in_sample,
-        case_auc=case_auc, still_open=still_open)
+        case_auc=case_auc, still_open=0 if in_sample else test.still_open)

@@ -57,6 +57,10 @@ def _deadline_text(row: Any) -> str:
 WHY_MIN_WIDTH = 30
 
 
+def _top_reasons(row: Any) -> str:
+    return "; ".join(row["reasons"][:2])
+
+
 def _queue_table(q: Any, *, why: bool) -> Any:
     from rich.table import Table
 
@@ -83,7 +87,7 @@ def _queue_table(q: Any, *, why: bool) -> Any:
             cells.append(_num(float(row["value"])))
         cells += [_dur(row["hours_in_last_mile"]), _deadline_text(row)]
         if why:
-            cells.append("; ".join(row["reasons"][:2]))
+            cells.append(_top_reasons(row))
         table.add_row(*cells)
     return table
 
@@ -110,7 +114,7 @@ def print_queue(q: Any) -> None:
         console.print("[bold]why[/]")
         for _, row in q.queue_.iterrows():
             console.print(f"{row['rank']:>3}  {escape(str(row['case']))}: "
-                          f"{escape('; '.join(row['reasons'][:2]))}", highlight=False,
+                          f"{escape(_top_reasons(row))}", highlight=False,
                           soft_wrap=True)
     console.print("[dim]follow up: time left before the case goes cold (deadlines and all "
                   "reasons in --json / --csv)[/]")

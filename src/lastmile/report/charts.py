@@ -831,8 +831,7 @@ def risk_chart(data: Mapping[str, Any], uid: str = "r") -> Markup | None:
         return None
     from lastmile.risk.charts import calibration_chart
 
-    svg = calibration_chart(section, uid=f"{uid}-calibration")
-    return None if svg is None else _inline(str(svg))
+    return calibration_chart(section, uid=f"{uid}-calibration")
 
 
 CHARTS["timing"] = timing_chart

@@ -21,13 +21,11 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from lastmile.report.charts import COLOURS, WIDTH, _f
+from lastmile.report.charts import COLOURS, WIDTH, _f, _svg, _text
 
 __all__ = ["calibration_chart"]
 
 FONT = 13
-RISK, GREY, TRACK = COLOURS["failed"], COLOURS["open"], COLOURS["track"]
-INK = "#5b6673"
 
 
 def _bins(data: Mapping[str, Any]) -> list[dict[str, float]]:
@@ -66,45 +64,41 @@ def calibration_chart(data: Mapping[str, Any], uid: str = "risk-calibration") ->
         return bottom - size * min(v, top) / top
 
     body = [f'<rect x="{_f(left)}" y="{_f(upper)}" width="{_f(size)}" height="{_f(size)}" '
-            f'fill="none" stroke="{TRACK}"/>']
+            f'fill="none" class="grid" stroke="{COLOURS["track"]}"/>']
     steps = 5 if round(top * 10) % 5 == 0 else round(top * 10)
     for k in range(steps + 1):
         v = top * k / steps
         body.append(f'<line x1="{_f(left)}" x2="{_f(left + size)}" y1="{_f(y(v))}" '
-                    f'y2="{_f(y(v))}" stroke="{TRACK}"/>')
-        body.append(f'<text x="{_f(left - 6)}" y="{_f(y(v) + 4)}" text-anchor="end" '
-                    f'font-size="{FONT - 1}" fill="{INK}">{v:.0%}</text>')
-        body.append(f'<text x="{_f(x(v))}" y="{_f(bottom + 17)}" text-anchor="middle" '
-                    f'font-size="{FONT - 1}" fill="{INK}">{v:.0%}</text>')
+                    f'y2="{_f(y(v))}" class="grid" stroke="{COLOURS["track"]}"/>')
+        body.append(_text(left - 6, y(v) + 4, f"{v:.0%}", "t muted", FONT - 1,
+                          text_anchor="end"))
+        body.append(_text(x(v), bottom + 17, f"{v:.0%}", "t muted", FONT - 1,
+                          text_anchor="middle"))
     body.append(f'<line x1="{_f(x(0))}" y1="{_f(y(0))}" x2="{_f(x(top))}" y2="{_f(y(top))}" '
-                f'stroke="{GREY}" stroke-dasharray="5 4" data-line="perfect"/>')
-    body.append(f'<text x="{_f(left + size / 2)}" y="{_f(bottom + 36)}" text-anchor="middle" '
-                f'font-size="{FONT}" fill="{INK}">predicted risk (mean of the bin)</text>')
-    body.append(f'<text x="14" y="{_f(upper + size / 2)}" text-anchor="middle" '
-                f'font-size="{FONT}" fill="{INK}" transform="rotate(-90 14 '
-                f'{_f(upper + size / 2)})">failed, observed</text>')
+                f'class="ref" stroke="{COLOURS["open"]}" stroke-dasharray="5 4" '
+                'data-line="perfect"/>')
+    body.append(_text(left + size / 2, bottom + 36, "predicted risk (mean of the bin)",
+                      "t muted", FONT, text_anchor="middle"))
+    mid = upper + size / 2
+    body.append(_text(14, mid, "failed, observed", "t muted", FONT, text_anchor="middle",
+                      transform=f"rotate(-90 14 {_f(mid)})"))
     most = max(b["n"] for b in bins)
     pts = sorted(bins, key=lambda b: b["predicted"])
-    body.append('<polyline fill="none" stroke="' + RISK + '" stroke-width="1.5" points="'
-                + " ".join(f"{_f(x(b['predicted']))},{_f(y(b['observed']))}" for b in pts)
-                + '"/>')
+    body.append(f'<polyline fill="none" stroke="{COLOURS["failed"]}" stroke-width="1.5" '
+                'points="' + " ".join(f"{_f(x(b['predicted']))},{_f(y(b['observed']))}"
+                                      for b in pts) + '"/>')
     for b in pts:
         r = 3.0 + 9.0 * math.sqrt(b["n"] / most)
         label = (f"predicted {b['predicted']:.1%}, observed {b['observed']:.1%} "
                  f"({b['n']:,} prediction points)")
         body.append(f'<circle cx="{_f(x(b["predicted"]))}" cy="{_f(y(b["observed"]))}" '
-                    f'r="{_f(r)}" fill="{RISK}" fill-opacity="0.75" data-point="bin" '
-                    f'data-value="{_f(b["observed"])}" data-predicted="{_f(b["predicted"])}" '
-                    f'data-n="{b["n"]}"><title>{escape(label)}</title></circle>')
-    height = bottom + 46
+                    f'r="{_f(r)}" class="fill-failed" fill="{COLOURS["failed"]}" '
+                    f'fill-opacity="0.75" data-point="bin" data-value="{_f(b["observed"])}" '
+                    f'data-predicted="{_f(b["predicted"])}" data-n="{b["n"]}">'
+                    f'<title>{escape(label)}</title></circle>')
     worst = max(bins, key=lambda b: abs(b["observed"] - b["predicted"]))
     desc = (f"{len(bins)} bins of predicted risk; the largest gap between predicted and "
             f"observed is {abs(worst['observed'] - worst['predicted']):.1%} at a predicted "
             f"{worst['predicted']:.1%}. Points on the dashed diagonal are calibrated.")
-    return Markup(
-        f'<svg class="chart chart-{escape(uid)}" viewBox="0 0 {WIDTH} {_f(height)}" '
-        f'role="img" aria-labelledby="{escape(uid)}-t {escape(uid)}-d" '
-        f'font-family="system-ui, sans-serif">'
-        f'<title id="{escape(uid)}-t">Calibration: predicted risk against the share that '
-        f'failed</title><desc id="{escape(uid)}-d">{escape(desc)}</desc>'
-        + "".join(body) + "</svg>")
+    return _svg(uid, bottom + 46, "Calibration: predicted risk against the share that failed",
+                desc, body)

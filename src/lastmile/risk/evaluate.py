@@ -23,7 +23,6 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from lastmile.errors import LastmileError
 
@@ -122,14 +121,8 @@ def roc_auc(y_true: Any, y_score: Any, sample_weight: Any = None) -> float:
     """
     y, p = _check(y_true, y_score)
     w = _weights(sample_weight, len(y))
-    if w is None:
-        n_pos = int(y.sum())
-        n_neg = len(y) - n_pos
-        if n_pos == 0 or n_neg == 0:
-            return float("nan")
-        ranks = rankdata(p)
-        return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-    _, group = np.unique(p, return_inverse=True)
+    w = np.ones(len(y)) if w is None else w
+    _, group = np.unique(p, return_inverse=True)  # one group per distinct score
     pos = np.bincount(group, weights=w * y)
     neg = np.bincount(group, weights=w * (1 - y))
     if pos.sum() <= 0 or neg.sum() <= 0:

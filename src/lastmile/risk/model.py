@@ -50,6 +50,7 @@ from sklearn.linear_model import LogisticRegression
 import lastmile
 from lastmile.errors import LastmileError
 from lastmile.risk.encoding import OTHER, PrefixEncoder, PrefixFeatures
+from lastmile.risk.evaluate import roc_auc
 
 __all__ = ["FORMAT", "RiskModel", "fingerprint"]
 
@@ -79,15 +80,6 @@ def _canonical(definition: Any) -> Any:
     if hasattr(definition, "to_dict"):
         definition = definition.to_dict()
     return json.loads(json.dumps(definition, sort_keys=True, default=str))
-
-
-def _weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> float:
-    """The AUC with row weights (``nan`` with one class)."""
-    from sklearn.metrics import roc_auc_score
-
-    if len(np.unique(y)) < 2:
-        return float("nan")
-    return float(roc_auc_score(y, score, sample_weight=w))
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -264,12 +256,7 @@ class RiskModel:
         self.categories_ = {c: list(frame[c].cat.categories) for c in frame.columns
                             if isinstance(frame[c].dtype, pd.CategoricalDtype)}
         frame = self._align(frame)
-        # the temporal calibration slice: the latest-starting cases
-        g = pd.DataFrame({"g": np.asarray(groups, dtype=str), "o": np.asarray(order)})
-        first = g.groupby("g")["o"].min().sort_values(kind="mergesort")
-        n_cal = round(len(first) * self.calibration_fraction)
-        cal_groups = set(first.index[len(first) - n_cal:]) if n_cal > 0 else set()
-        cal = g["g"].isin(cal_groups).to_numpy()
+        cal = self._calibration_slice(groups, order)
         # each side needs both classes with some weight
         usable = all(w[part & (y == c)].sum() > 0 for part in (cal, ~cal) for c in (0, 1))
         self.chosen_: dict[str, Any] = {}
@@ -286,19 +273,16 @@ class RiskModel:
                 if unknown:
                     raise LastmileError(f"candidates: unknown settings {unknown}",
                                         hint=f"use {', '.join(self._TUNABLE)}")
-                b = lgb.train({**self._params(), **cand}, dtrain,
-                              num_boost_round=self.n_estimators, valid_sets=[dval],
-                              callbacks=[lgb.early_stopping(50, verbose=False)])
-                trees = max(int(b.best_iteration or self.n_estimators), 10)
-                score = _weighted_auc(y[cal], b.predict(frame[cal], num_iteration=trees),
-                                      w[cal])
+                b, trees = self._early_stopped({**self._params(), **cand}, dtrain, dval)
+                score = roc_auc(y[cal], b.predict(frame[cal], num_iteration=trees), w[cal])
                 self.tuning_.append({**cand, "trees": trees, "val_auc": round(score, 4)})
                 tried.append((score, dict(cand), b, trees))
             best = max(range(len(tried)), key=lambda i: (tried[i][0], -i))
             _, self.chosen_, booster, self.n_trees_ = tried[best]
             params = self._params()
             if self.select_features:
-                keep = self._select(booster, frame[cal], y[cal], w[cal], g["g"].to_numpy()[cal])
+                keep = self._select(booster, frame[cal], y[cal], w[cal],
+                                    np.asarray(groups, dtype=str)[cal])
                 if len(keep) < len(self.feature_names_):
                     self.feature_names_ = keep
                     self.categories_ = {c: v for c, v in self.categories_.items()
@@ -308,10 +292,7 @@ class RiskModel:
                                          free_raw_data=False)
                     dval = lgb.Dataset(frame[cal], y[cal], weight=w[cal], reference=dtrain,
                                        free_raw_data=False)
-                    booster = lgb.train(params, dtrain, num_boost_round=self.n_estimators,
-                                        valid_sets=[dval],
-                                        callbacks=[lgb.early_stopping(50, verbose=False)])
-                    self.n_trees_ = max(int(booster.best_iteration or self.n_estimators), 10)
+                    booster, self.n_trees_ = self._early_stopped(params, dtrain, dval)
             raw_cal = booster.predict(frame[cal], num_iteration=self.n_trees_)
             self.calibrator_ = self._fit_calibrator(raw_cal, y[cal], w[cal])
         else:
@@ -339,6 +320,25 @@ class RiskModel:
         self.positive_rate_ = float(np.average(y, weights=w))
         return self
 
+    def _calibration_slice(self, groups: Any, order: Any) -> np.ndarray:
+        """Rows of the latest-starting cases by ``order`` (``calibration_fraction`` of them).
+
+        >>> RiskModel(calibration_fraction=0.5)._calibration_slice(
+        ...     ["a", "a", "b", "c"], [1, 1, 3, 2]).tolist()
+        [False, False, True, True]
+        """
+        g = pd.DataFrame({"g": np.asarray(groups, dtype=str), "o": np.asarray(order)})
+        first = g.groupby("g")["o"].min().sort_values(kind="mergesort")
+        n_cal = round(len(first) * self.calibration_fraction)
+        cal_groups = set(first.index[len(first) - n_cal:]) if n_cal > 0 else set()
+        return g["g"].isin(cal_groups).to_numpy()
+
+    def _early_stopped(self, params: dict[str, Any], dtrain: Any, dval: Any) -> tuple[Any, int]:
+        """A booster stopped early on ``dval``, and its number of trees (at least 10)."""
+        b = lgb.train(params, dtrain, num_boost_round=self.n_estimators, valid_sets=[dval],
+                      callbacks=[lgb.early_stopping(50, verbose=False)])
+        return b, max(int(b.best_iteration or self.n_estimators), 10)
+
     def _select(self, booster: Any, frame: pd.DataFrame, y: np.ndarray, w: np.ndarray,
                 groups: np.ndarray, rounds: int = 2, z: float = 1.0) -> list[str]:
         """The features whose shuffling on the held-back rows clearly raises the log-loss.
@@ -359,15 +359,16 @@ class RiskModel:
         rng = np.random.default_rng(self.random_state)
         rise: dict[str, float] = {}
         keep = []
+        shuffled = frame.copy()  # one column at a time is shuffled, then put back
         for col in frame.columns:
             diff = np.zeros(len(frame))
             for _ in range(rounds):
-                shuffled = frame.copy()
                 vals = frame[col].to_numpy()[rng.permutation(len(frame))]
                 shuffled[col] = (pd.Categorical(vals, categories=frame[col].cat.categories)
                                  if isinstance(frame[col].dtype, pd.CategoricalDtype)
                                  else vals)
                 diff += (row_loss(shuffled) - base) / rounds
+            shuffled[col] = frame[col]
             # per case: its share of the weighted mean rise
             per_case = np.bincount(codes, weights=w * diff, minlength=n_groups) / total
             mean = float(per_case.sum())
