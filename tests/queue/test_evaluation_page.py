@@ -122,3 +122,15 @@ def test_evaluation_weighs_each_case_as_training_does():
     for row in cal.itertuples():
         m = bins == row.bin
         assert row.observed == pytest.approx(np.average(test.y[m], weights=w[m]))
+
+
+def test_cli_evaluate_to_a_path_that_cannot_be_written_says_so(csv_log, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    res = runner.invoke(app, ["evaluate", str(csv_log), *FLAGS, "--as-of", str(AS_OF),
+                              "--html", str(blocker / "evaluation.html")])
+    assert res.exit_code == 2
+    assert "Traceback" not in res.output and not isinstance(res.exception, OSError)
+    errors = [line for line in res.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "a-file" in errors[0]
+    assert blocker.read_text() == "not a folder"  # nothing overwritten

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lastmile.errors import LastmileError
 
@@ -28,7 +29,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def friendly(func: F) -> F:
-    """Turn a :class:`LastmileError` into one red line on stderr and a non-zero exit code."""
+    """Turn a :class:`LastmileError` into one red line on stderr and a non-zero exit code.
+
+    So too an operating-system error the command did not foresee (an output folder that
+    cannot be made, a full disk): one line naming the file, no traceback.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -37,6 +42,11 @@ def friendly(func: F) -> F:
         except LastmileError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            where = f": {exc.filename}" if exc.filename else ""
+            err_console.print(f"[bold red]error:[/] {escape(str(exc.strerror or exc) + where)}",
+                              soft_wrap=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(130) from None
