@@ -38,3 +38,17 @@ def test_oracle_score_multiplies_the_planted_effects():
 
     got = bench.oracle_scores(truth, pd.Series(["a", "b", "c"]))
     assert np.allclose(got, [2.0, 3.0, 1.0])
+
+
+def test_noise_reason_share_counts_reasons_that_cite_irrelevant_attributes():
+    import pandas as pd
+
+    details = pd.Series([
+        [{"feature": "last_age"}, {"feature": "idle_hours"}],  # age: irrelevant
+        [{"feature": "mean_minutes_talked"}],                    # irrelevant
+        [{"feature": "resource_at_Door_knock"}, {"feature": "last_first_time_voter"}],
+        [],
+    ])
+    share = _bench().noise_reason_share(details, ["age", "minutes_talked"])
+    assert share == 2 / 5
+    assert np.isnan(_bench().noise_reason_share(pd.Series([[]]), ["age"]))
