@@ -75,6 +75,7 @@ __all__ = [
     "prediction_features",
     "train_risk_model",
     "training_set",
+    "weak_model_reason",
 ]
 
 SCHEMA = "lastmile.queue/1"
@@ -889,6 +890,8 @@ class Queue:
     model_source: str
     open_cases: int
     has_value: bool
+    model_ranks: bool = True
+    weak_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -932,7 +935,9 @@ class Queue:
             "model": {"source": self.model_source,
                       "trained_as_of": _metadata(m).get("as_of"),
                       "training_cases": int(getattr(m, "n_train_cases_", 0)),
-                      "fingerprint": getattr(m, "fingerprint_", None)},
+                      "fingerprint": getattr(m, "fingerprint_", None),
+                      "ranks": self.model_ranks, "not_ranking_because": self.weak_reason,
+                      "heldback": _clean_evidence(getattr(m, "heldback_", None))},
             "counts": self.counts,
             "expected_loss": {"queued": _fin(self.ranked_["expected_loss"].sum()),
                               "shown": _fin(self.queue_["expected_loss"].sum())},
@@ -968,7 +973,10 @@ class Queue:
                          f"({how}); {c['overdue']:,} overdue")
         if len(self.ranked_):
             what = "risk × value" if self.has_value else "risk"
-            lines.append(f"ranked by {what}, weighted by urgency; expected loss "
+            if not self.model_ranks:
+                what = "value" if self.has_value else ""
+            order = f"{what}, weighted by urgency" if what else "urgency"
+            lines.append(f"ranked by {order}; expected loss "
                          f"{_num(float(self.ranked_['expected_loss'].sum()))} in all")
         if self.capacity is not None and c["queued"] > c["shown"]:
             share = self.queue_["expected_loss"].sum() / max(
@@ -976,6 +984,14 @@ class Queue:
             lines.append(f"capacity {self.capacity}: the top {c['shown']} carry "
                          f"{share:.0%} of the expected loss")
         lines.append(f"risk model: {self.model_source}")
+        if not self.model_ranks:
+            avg = float(self.ranked_["risk"].iloc[0]) if len(self.ranked_) else \
+                _average_risk(self.model_)
+            lines.append(
+                f"warning: the risk model does not rank the queue: {self.weak_reason}; every "
+                f"case gets the average risk ({avg:.1%}) and the queue is ordered by "
+                f"{'value and ' if self.has_value else ''}urgency (--use-weak-model to rank "
+                "by it anyway)")
         if not _metadata(self.model_).get("settled", True):
             lines.append("warning: fewer than 30 cases had the full follow-up time to close "
                          "before then; the model learned from the quick ones and its risks "
@@ -984,6 +1000,67 @@ class Queue:
 
     def __repr__(self) -> str:
         return f"Queue(as_of={self.as_of:%Y-%m-%d %H:%M}, queued={len(self.ranked_)})"
+
+
+#: A model learned from fewer failed (or finished) cases than this does not rank the queue.
+MIN_OUTCOME_CASES = 30
+
+
+def weak_model_reason(model: Any) -> str | None:
+    """Why ``model`` should not rank a queue, or ``None`` if it may.
+
+    It should not if it learned from fewer than :data:`MIN_OUTCOME_CASES` failed (or
+    finished) cases, or if on its held-back cases it has not shown that it ranks better than
+    chance (the lower end of the 90 % interval of its AUC there is not above 0.5; see
+    :class:`~lastmile.risk.RiskModel`). A model without these records (trained elsewhere, or
+    by an older lastmile) is trusted.
+
+    >>> weak_model_reason(SimpleNamespace(metadata={"n_cases": 404, "n_failed": 18}))
+    'it learned from only 18 failed cases (fewer than 30)'
+    >>> print(weak_model_reason(SimpleNamespace(metadata={"n_cases": 400, "n_failed": 90},
+    ...     heldback_={"cases": 80, "failed_cases": 20, "auc": 0.55, "auc_low": 0.41,
+    ...                "auc_high": 0.69, "better_than_chance": False})))  # doctest: +ELLIPSIS
+    it has not shown that it ranks better than chance (AUC 0.55 on 80 held-back cases ...)
+    >>> weak_model_reason(SimpleNamespace(metadata={"n_cases": 400, "n_failed": 90})) is None
+    True
+    """
+    meta = _metadata(model)
+    n_cases, n_failed = meta.get("n_cases"), meta.get("n_failed")
+    if n_cases is not None and n_failed is not None:
+        for n, what in ((int(n_failed), "failed"), (int(n_cases) - int(n_failed), "finished")):
+            if n < MIN_OUTCOME_CASES:
+                return f"it learned from only {n:,} {what} cases (fewer than {MIN_OUTCOME_CASES})"
+    h = getattr(model, "heldback_", None)
+    if h is not None and not h.get("better_than_chance", True):
+        return f"it has not shown that it ranks better than chance ({_heldback_text(h)})"
+    return None
+
+
+def _clean_evidence(h: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The held-back evidence for JSON (NaN as null)."""
+    if h is None:
+        return None
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+            for k, v in h.items()}
+
+
+def _average_risk(model: Any) -> float:
+    """The share of the model's training cases that failed (of its rows, if not recorded)."""
+    meta = _metadata(model)
+    if meta.get("n_cases"):
+        return float(meta.get("n_failed", 0)) / float(meta["n_cases"])
+    return float(model.positive_rate_)
+
+
+def _heldback_text(h: dict[str, Any] | None) -> str:
+    """The held-back evidence in words, e.g. for the queue's summary."""
+    if not h:
+        return "no held-back cases"
+    if h.get("auc") is None or not math.isfinite(float(h["auc"])):
+        return (f"its held-back slice ({h.get('cases', 0):,} cases, "
+                f"{h.get('failed_cases', 0):,} failed) could not test it")
+    return (f"AUC {h['auc']:.2f} on {h['cases']:,} held-back cases ({h['failed_cases']:,} "
+            f"failed), 90 % interval {h['auc_low']:.2f}–{h['auc_high']:.2f}")
 
 
 def _fin(x: Any) -> float | None:
@@ -1000,6 +1077,7 @@ def follow_through_queue(
     *,
     stale_factor: float = STALE_FACTOR,
     reasons: int = 3,
+    use_weak_model: bool = False,
 ) -> Queue:
     """The open cases in the last mile at ``as_of``, ranked, with reasons and deadlines.
 
@@ -1021,6 +1099,12 @@ def follow_through_queue(
         A case silent for more than this many going-cold points (or past the timeout) is stale.
     reasons
         How many reasons per case.
+    use_weak_model
+        Rank by the model's risk even when it has not shown, on its held-back cases, that it
+        ranks better than chance (see below). By default such a model does not rank: every
+        case gets the average risk of the training cases and no reasons, so the queue is
+        ordered by value and urgency — a model learned from a handful of failures would
+        otherwise put noise on top with an air of precision.
 
     Returns
     -------
@@ -1058,8 +1142,14 @@ def follow_through_queue(
     live = live[~stale_mask]
     X = _features_at(model, log, journey, end, ct, live["case_id"].tolist())
     live = live.set_index("case_id").loc[X.index].reset_index()
-    risk = model.predict_risk(X) if len(X) else np.array([])
-    details = model.reasons(X, top=reasons) if len(X) else []
+    weak = None if use_weak_model else weak_model_reason(model)
+    ranks = weak is None
+    if ranks:
+        risk = model.predict_risk(X) if len(X) else np.array([])
+        details = model.reasons(X, top=reasons) if len(X) else []
+    else:
+        risk = np.full(len(X), _average_risk(model))
+        details = [[] for _ in range(len(X))]
     hours_in = (pd.Timestamp(end) - live["entered_last_mile_at"]).dt.total_seconds() / _H
     has_value = bool(journey.value) and live["value"].notna().any()
     value = live["value"].astype(float)
@@ -1114,7 +1204,7 @@ def follow_through_queue(
                  going_cold_hours=cold, going_cold_estimated=tm.going_cold_ is None and
                  cold is not None, stale_hours=stale_h, ranked_=frame, stale_=stale_out,
                  model_=model, model_source=source, open_cases=int(len(live) + len(stale)),
-                 has_value=has_value)
+                 has_value=has_value, model_ranks=ranks, weak_reason=weak)
 
 
 # ----------------------------------------------------------------------------- evaluation

@@ -269,3 +269,33 @@ def test_feature_selection_is_off_by_default_and_recorded_when_on(events, model)
     # what was dropped is no longer a feature; the rest is
     assert not set(dropped) & set(picky.feature_names_)
     assert set(dropped) | set(picky.feature_names_) == set(model.feature_names_)
+
+
+def test_a_model_from_few_failures_does_not_rank_the_queue(events):
+    early = "2024-02-20"  # 72 cases closed by then, 8 of them failed
+    q = follow_through_queue(events, JOURNEY, as_of=early)
+    meta = q.model_.metadata
+    assert meta["n_failed"] < 30 <= meta["n_cases"]
+    assert not q.model_ranks and f"only {meta['n_failed']} failed cases" in q.weak_reason
+    r = q.ranked_
+    assert len(r) > 5
+    # every case at the training cases' failure rate, no reasons: value × urgency decides
+    assert np.allclose(r["risk"], meta["n_failed"] / meta["n_cases"])
+    assert all(reasons == [] for reasons in r["reasons"])
+    assert np.allclose(r["priority"], r["risk"] * r["value"] * r["urgency"])
+    assert (r["priority"].diff().dropna() <= 1e-12).all()
+    assert "does not rank the queue" in q.summary and "ordered by value and urgency" in q.summary
+    d = q.to_dict()["model"]
+    assert d["ranks"] is False and d["not_ranking_because"] == q.weak_reason
+    # asked to, the same model ranks by its own risk
+    q2 = follow_through_queue(events, JOURNEY, as_of=early, model=q.model_,
+                              use_weak_model=True)
+    assert q2.model_ranks and q2.weak_reason is None
+    assert q2.ranked_["risk"].nunique() > 1
+
+
+def test_a_model_that_ranks_its_held_back_cases_ranks_the_queue(q):
+    h = q.model_.heldback_
+    assert h["better_than_chance"] and h["auc_low"] > 0.5 and h["failed_cases"] > 0
+    assert q.model_ranks and q.weak_reason is None
+    assert q.to_dict()["model"]["heldback"]["cases"] == h["cases"]

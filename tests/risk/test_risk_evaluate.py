@@ -11,6 +11,7 @@ from tests.conftest import shared_file
 import lastmile
 from lastmile.errors import LastmileError
 from lastmile.risk.evaluate import (
+    auc_interval,
     brier_score,
     calibration_table,
     evaluate,
@@ -135,3 +136,32 @@ def test_temporal_split_on_sepsis() -> None:
     assert len(s.train_cases) == 840 and len(s.test_cases) == 210
     tmax = s.train.timestamp.max().execute()
     assert pd.Timestamp(tmax) < s.split_time
+
+
+def test_auc_interval_is_a_bootstrap_over_whole_cases() -> None:
+    # three rows per case; the interval must equal a plain bootstrap that draws cases and
+    # scores the drawn cases' rows (repeated as drawn) with scikit-learn
+    rng = np.random.default_rng(5)
+    cases = np.repeat([f"c{i}" for i in range(40)], 3)
+    y = np.repeat(rng.random(40) < 0.4, 3).astype(int)
+    p = np.round(y * 0.3 + rng.random(120), 2)  # ties too
+    lo, hi = auc_interval(y, p, cases, level=0.8, n_boot=300, seed=11)
+    draw = np.random.default_rng(11)
+    ids = pd.factorize(cases)[0]
+    aucs = []
+    for _ in range(300):
+        picked = draw.integers(0, 40, 40)
+        rows = np.concatenate([np.flatnonzero(ids == k) for k in picked])
+        if 0 < y[rows].sum() < len(rows):
+            aucs.append(roc_auc_score(y[rows], p[rows]))
+    assert np.allclose([lo, hi], np.quantile(aucs, [0.1, 0.9]))
+    assert lo < roc_auc(y, p) < hi
+    # a case-level bootstrap is wider than one that takes the rows as independent
+    lo_rows, hi_rows = auc_interval(y, p, np.arange(120), level=0.8, n_boot=300, seed=11)
+    assert hi - lo > hi_rows - lo_rows
+
+
+def test_auc_interval_edge_cases() -> None:
+    assert all(np.isnan(auc_interval([1, 1, 1], [0.2, 0.5, 0.9], ["a", "b", "c"])))
+    with pytest.raises(LastmileError, match="3 labels but 2 groups"):
+        auc_interval([0, 1, 1], [0.2, 0.5, 0.9], ["a", "b"])

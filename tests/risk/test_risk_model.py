@@ -248,3 +248,21 @@ def test_select_features_drops_what_does_not_help_on_the_held_back_slice(
     back = RiskModel.load(sel.save(tmp_path / "sel.lm"))
     assert back.feature_names_ == sel.feature_names_
     assert np.allclose(back.predict_risk(test), sel.predict_risk(test))
+
+
+def test_held_back_evidence_tells_signal_from_noise(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000)})
+    signal = (X["a"] + rng.normal(size=2000) > 0).astype(int).to_numpy()
+    noise = rng.integers(0, 2, 2000)
+    good = RiskModel(n_estimators=50, n_jobs=1).fit(X, signal)
+    bad = RiskModel(n_estimators=50, n_jobs=1).fit(X, noise)
+    cal = good._calibration_slice(np.arange(2000), np.arange(2000))
+    h = good.heldback_
+    assert h["cases"] == cal.sum() == 400 and h["failed_cases"] == signal[cal].sum()
+    assert h["better_than_chance"] and 0.5 < h["auc_low"] < h["auc"] < h["auc_high"]
+    # measured before the refit on all rows: lower than the refit's AUC on rows it has seen
+    assert h["auc"] < roc_auc(signal[cal], good.boosters_[0].predict(X[cal]))
+    assert not bad.heldback_["better_than_chance"] and bad.heldback_["auc_low"] <= 0.5
+    again = RiskModel.load(good.save(tmp_path / "m.lm"))
+    assert again.heldback_ == h

@@ -107,7 +107,9 @@ def print_queue(q: Any) -> None:
         return
     narrow = _queue_table(q, why=False)
     need = Measurement.get(console, console.options, narrow).maximum + 3 + WHY_MIN_WIDTH
-    if need <= console.width:
+    if not q.model_ranks:  # no reasons without a model that ranks
+        console.print(narrow)
+    elif need <= console.width:
         console.print(_queue_table(q, why=True))
     else:
         console.print(narrow)
@@ -131,6 +133,9 @@ def queue(
     csv_out: Annotated[Path | None, typer.Option(
         "--csv", help="write the queue (within capacity) as CSV")] = None,
     json_out: JsonOpt = None,
+    use_weak_model: Annotated[bool, typer.Option(
+        "--use-weak-model", help="rank by the model's risk even if it has not shown on its "
+        "held-back cases that it ranks better than chance")] = False,
     journey: JourneyOpt = None, stages: StagesOpt = None, finish: FinishOpt = None,
     fail: FailOpt = None, last_mile: LastMileOpt = None, timeout: TimeoutOpt = None,
     value: ValueOpt = None, as_of: AsOfOpt = None,
@@ -148,7 +153,10 @@ def queue(
     going-cold point, or the timeout if sooner; "overdue" once past).
 
     Without --model, a risk model is trained on the spot on the cases closed by --as-of,
-    from events up to --as-of only: what you could have known that morning.
+    from events up to --as-of only: what you could have known that morning. A model that has
+    not shown on its held-back cases that it ranks better than chance (too few failures to
+    learn from) does not rank: every case gets the average risk, ordered by value and
+    urgency, with a warning (--use-weak-model to rank by it anyway).
 
     Example: `lastmile queue events.csv --journey journey.yaml --as-of 2024-06-01 -n 20`
     """
@@ -163,7 +171,7 @@ def queue(
         err_console.print("[dim]training a risk model on the cases closed by then…[/]")
     result = follow_through_queue(the_log, the_journey, as_of=as_of,
                                   model=str(model) if model is not None else None,
-                                  capacity=capacity)
+                                  capacity=capacity, use_weak_model=use_weak_model)
     if csv_out is not None:
         result.to_frame().to_csv(csv_out, index=False)
         err_console.print(f"wrote the queue to {csv_out}")

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,8 @@ import pandas as pd
 
 from lastmile.errors import LastmileError
 
-__all__ = ["Evaluation", "Split", "brier_score", "calibration_table", "evaluate", "roc_auc",
+__all__ = ["Evaluation", "Split", "auc_interval", "brier_score", "calibration_table", "evaluate",
+           "roc_auc",
            "temporal_split"]
 
 
@@ -121,14 +123,53 @@ def roc_auc(y_true: Any, y_score: Any, sample_weight: Any = None) -> float:
     """
     y, p = _check(y_true, y_score)
     w = _weights(sample_weight, len(y))
-    w = np.ones(len(y)) if w is None else w
     _, group = np.unique(p, return_inverse=True)  # one group per distinct score
+    return _grouped_auc(group, y, np.ones(len(y)) if w is None else w)
+
+
+def _grouped_auc(group: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """The weighted AUC from each row's rank group of distinct scores (ties count half)."""
     pos = np.bincount(group, weights=w * y)
     neg = np.bincount(group, weights=w * (1 - y))
     if pos.sum() <= 0 or neg.sum() <= 0:
         return float("nan")
     below = np.cumsum(neg) - neg  # negative weight scored lower than each distinct score
     return float((pos * (below + 0.5 * neg)).sum() / (pos.sum() * neg.sum()))
+
+
+def auc_interval(y_true: Any, y_score: Any, groups: Any, sample_weight: Any = None, *,
+                 level: float = 0.9, n_boot: int = 200, seed: int = 0) -> tuple[float, float]:
+    """A bootstrap interval for :func:`roc_auc` that resamples whole cases (``groups``).
+
+    The rows of one case (several prediction points) are not independent; drawing cases with
+    replacement, each drawn case's rows count as many times as it was drawn. Returns the
+    ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the resampled AUCs (resamples with
+    one class only are skipped); ``(nan, nan)`` when fewer than two resamples have both.
+
+    >>> lo, hi = auc_interval([0, 1, 0, 1, 1, 0], [0.1, 0.9, 0.2, 0.8, 0.7, 0.3],
+    ...                       ["a", "b", "c", "d", "e", "f"])
+    >>> lo == hi == 1.0  # every resample ranks the failures first
+    True
+    """
+    y, p = _check(y_true, y_score)
+    w = _weights(sample_weight, len(y))
+    w = np.ones(len(y)) if w is None else w
+    codes = pd.factorize(np.asarray(groups, dtype=str))[0]
+    if len(codes) != len(y):
+        raise LastmileError(f"{len(y)} labels but {len(codes)} groups")
+    n_groups = int(codes.max()) + 1 if len(codes) else 0
+    _, score_group = np.unique(p, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    aucs = []
+    for _ in range(n_boot if n_groups else 0):
+        times = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+        auc = _grouped_auc(score_group, y, w * times[codes])
+        if not math.isnan(auc):
+            aucs.append(auc)
+    if len(aucs) < 2:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(aucs, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def brier_score(y_true: Any, y_prob: Any, sample_weight: Any = None) -> float:

@@ -50,7 +50,7 @@ from sklearn.linear_model import LogisticRegression
 import lastmile
 from lastmile.errors import LastmileError
 from lastmile.risk.encoding import OTHER, PrefixEncoder, PrefixFeatures
-from lastmile.risk.evaluate import roc_auc
+from lastmile.risk.evaluate import auc_interval, roc_auc
 
 __all__ = ["FORMAT", "RiskModel", "fingerprint"]
 
@@ -295,7 +295,9 @@ class RiskModel:
                     booster, self.n_trees_ = self._early_stopped(params, dtrain, dval)
             raw_cal = booster.predict(frame[cal], num_iteration=self.n_trees_)
             self.calibrator_ = self._fit_calibrator(raw_cal, y[cal], w[cal])
+            self.heldback_ = self._heldback(y[cal], raw_cal, w[cal], np.asarray(groups)[cal])
         else:
+            self.heldback_ = self._heldback(y[cal], None, w[cal], np.asarray(groups)[cal])
             self.n_trees_ = self.n_estimators
             self.calibrator_ = {"method": None}
             booster = None
@@ -319,6 +321,31 @@ class RiskModel:
         self.n_train_cases_ = int(pd.Series(np.asarray(groups, dtype=str)).nunique())
         self.positive_rate_ = float(np.average(y, weights=w))
         return self
+
+    def _heldback(self, y: np.ndarray, score: np.ndarray | None, w: np.ndarray,
+                  groups: np.ndarray) -> dict[str, Any]:
+        """How well the model ranks its held-back cases: AUC and a 90 % case-bootstrap interval.
+
+        The slice also chose the settings and the number of trees, so the AUC leans
+        optimistic; an interval that still reaches 0.5 means the model has not shown that it
+        ranks better than chance. ``score`` is ``None`` when the slice could not be used.
+
+        >>> m = RiskModel()
+        >>> h = m._heldback(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.2, 0.8]),
+        ...                 np.ones(4), np.array(list("abcd")))
+        >>> h["cases"], h["failed_cases"], h["auc"], h["better_than_chance"]
+        (4, 2, 1.0, True)
+        """
+        g = pd.Series(y, index=np.asarray(groups, dtype=str)).groupby(level=0).max()
+        out: dict[str, Any] = {"cases": len(g), "failed_cases": int(g.sum()),
+                               "auc": float("nan"), "auc_low": float("nan"),
+                               "auc_high": float("nan"), "better_than_chance": False}
+        if score is not None and len(g):
+            out["auc"] = roc_auc(y, score, w)
+            out["auc_low"], out["auc_high"] = auc_interval(y, score, groups, w,
+                                                           seed=self.random_state)
+            out["better_than_chance"] = bool(out["auc_low"] > 0.5)
+        return out
 
     def _calibration_slice(self, groups: Any, order: Any) -> np.ndarray:
         """Rows of the latest-starting cases by ``order`` (``calibration_fraction`` of them).
@@ -487,6 +514,7 @@ class RiskModel:
             "calibration": self.calibrator_,
             "n_trees": self.n_trees_, "n_bags": len(self.boosters_), "params": self._params(),
             "tuning": getattr(self, "tuning_", []),
+            "heldback": getattr(self, "heldback_", None),
             "encoder": self.encoder.to_dict() if self.encoder is not None else None,
         }
 
@@ -552,6 +580,7 @@ class RiskModel:
         model.n_train_rows_ = header["n_train_rows"]
         model.n_train_cases_ = header["n_train_cases"]
         model.positive_rate_ = header["positive_rate"]
+        model.heldback_ = header.get("heldback")  # None: written before it was recorded
         model.classes_ = np.array([0, 1])
         if header.get("encoder"):
             model.encoder = PrefixEncoder.from_dict(header["encoder"])
