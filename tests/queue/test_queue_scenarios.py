@@ -52,3 +52,19 @@ def test_noise_reason_share_counts_reasons_that_cite_irrelevant_attributes():
     share = _bench().noise_reason_share(details, ["age", "minutes_talked"])
     assert share == 2 / 5
     assert np.isnan(_bench().noise_reason_share(pd.Series([[]]), ["age"]))
+
+
+def test_top_rate_shares_ties_at_the_cut_off():
+    top_rate = _bench().top_rate
+    score = np.array([5.0, 4.0, 4.0, 4.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0])
+    failed = np.array([1, 1, 1, 0, 0, 0, 0, 1, 0, 0])
+    # top 20 %: the 5 (failed) and one of the three 4s (two of three failed) -> (1 + 2/3) / 2
+    assert np.isclose(top_rate(score, failed, share=0.2), (1 + 2 / 3) / 2)
+    # the same rate whatever the order of the tied rows
+    order = np.array([0, 3, 2, 1, 9, 8, 7, 6, 5, 4])
+    assert np.isclose(top_rate(score[order], failed[order], share=0.2), (1 + 2 / 3) / 2)
+    # top tenth of 10 rows is one row; at least one row even for a tiny share
+    assert top_rate(score, failed, share=0.1) == 1.0
+    assert top_rate(score, failed, share=0.001) == 1.0
+    # one tie group only: the overall rate
+    assert np.isclose(top_rate(np.ones(10), failed, share=0.3), failed.mean())
