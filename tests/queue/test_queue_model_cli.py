@@ -160,3 +160,27 @@ def test_cli_queue_reasons_stay_readable_on_a_narrow_terminal(csv_log, width, mo
         else:
             assert any(row["case"] in line and why in line for line in lines)
     assert ("why" in header) == (width == 200)
+
+
+def test_cli_a_weak_model_is_trained_with_a_warning_and_does_not_rank(csv_log, tmp_path):
+    model = tmp_path / "early.lm"
+    early = "2024-02-20"  # 8 of the 72 cases closed by then failed
+    res = runner.invoke(app, ["train", str(csv_log), *FLAGS, "--as-of", early,
+                              "-o", str(model)])
+    assert res.exit_code == 0, res.output
+    assert "will not rank a queue: it learned from only 8 failed cases" in res.output
+    res = runner.invoke(app, ["queue", str(csv_log), *FLAGS, "--as-of", early,
+                              "--model", str(model), "--json", "-"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["model"]["ranks"] is False
+    assert len({r["risk"] for r in data["queue"]}) == 1
+    assert all(r["reasons"] == [] for r in data["queue"])
+    res = runner.invoke(app, ["queue", str(csv_log), *FLAGS, "--as-of", early,
+                              "--model", str(model), "--use-weak-model", "--json", "-"])
+    data = json.loads(res.stdout)
+    assert data["model"]["ranks"] is True and len({r["risk"] for r in data["queue"]}) > 1
+    # the terminal table says why and has no "why" column
+    res = runner.invoke(app, ["queue", str(csv_log), *FLAGS, "--as-of", early,
+                              "--model", str(model)])
+    assert "does not rank the queue" in res.stdout and "why" not in res.stdout.split("┏")[1]

@@ -207,7 +207,7 @@ def train(
 
     Example: `lastmile train events.csv --journey journey.yaml -o model.lm`
     """
-    from lastmile.queue import train_risk_model
+    from lastmile.queue import train_risk_model, weak_model_reason
 
     the_log, the_journey = open_log_and_journey(
         log, False, journey=journey, stages=stages, finish=finish, fail=fail,
@@ -222,6 +222,11 @@ def train(
         f"({d['n_failed']:,} failed in the last mile), {model.n_train_rows_:,} prediction "
         f"points, {len(model.feature_names_)} features, {model.n_trees_} trees; "
         f"fingerprint {model.fingerprint_}", markup=False, highlight=False, soft_wrap=True)
+    weak = weak_model_reason(model)
+    if weak is not None:
+        err_console.print(f"warning: this model will not rank a queue: {weak} "
+                          "(`lastmile queue --use-weak-model` ranks by it anyway)",
+                          markup=False, highlight=False, soft_wrap=True)
     err_console.print(f"wrote {output}")
 
 
