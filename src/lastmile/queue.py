@@ -890,9 +890,13 @@ class Queue:
     model_source: str
     open_cases: int
     has_value: bool
-    model_ranks: bool = True
     weak_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model_ranks(self) -> bool:
+        """Whether the risk model orders the queue (see :func:`weak_model_reason`)."""
+        return self.weak_reason is None
 
     @property
     def queue_(self) -> pd.DataFrame:
@@ -972,10 +976,10 @@ class Queue:
             lines.append(f"follow-up deadline: {_dur(self.going_cold_hours)} after entering "
                          f"({how}); {c['overdue']:,} overdue")
         if len(self.ranked_):
-            what = "risk × value" if self.has_value else "risk"
-            if not self.model_ranks:
-                what = "value" if self.has_value else ""
-            order = f"{what}, weighted by urgency" if what else "urgency"
+            if self.model_ranks:
+                order = f"{'risk × value' if self.has_value else 'risk'}, weighted by urgency"
+            else:
+                order = "value, weighted by urgency" if self.has_value else "urgency"
             lines.append(f"ranked by {order}; expected loss "
                          f"{_num(float(self.ranked_['expected_loss'].sum()))} in all")
         if self.capacity is not None and c["queued"] > c["shown"]:
@@ -985,11 +989,10 @@ class Queue:
                          f"{share:.0%} of the expected loss")
         lines.append(f"risk model: {self.model_source}")
         if not self.model_ranks:
-            avg = float(self.ranked_["risk"].iloc[0]) if len(self.ranked_) else \
-                _average_risk(self.model_)
             lines.append(
                 f"warning: the risk model does not rank the queue: {self.weak_reason}; every "
-                f"case gets the average risk ({avg:.1%}) and the queue is ordered by "
+                f"case gets the average risk ({_average_risk(self.model_):.1%}) and the queue "
+                "is ordered by "
                 f"{'value and ' if self.has_value else ''}urgency (--use-weak-model to rank "
                 "by it anyway)")
         if not _metadata(self.model_).get("settled", True):
@@ -1038,10 +1041,7 @@ def weak_model_reason(model: Any) -> str | None:
 
 def _clean_evidence(h: dict[str, Any] | None) -> dict[str, Any] | None:
     """The held-back evidence for JSON (NaN as null)."""
-    if h is None:
-        return None
-    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in h.items()}
+    return None if h is None else {k: _nan_none(v) for k, v in h.items()}
 
 
 def _average_risk(model: Any) -> float:
@@ -1052,10 +1052,8 @@ def _average_risk(model: Any) -> float:
     return float(model.positive_rate_)
 
 
-def _heldback_text(h: dict[str, Any] | None) -> str:
+def _heldback_text(h: dict[str, Any]) -> str:
     """The held-back evidence in words, e.g. for the queue's summary."""
-    if not h:
-        return "no held-back cases"
     if h.get("auc") is None or not math.isfinite(float(h["auc"])):
         return (f"its held-back slice ({h.get('cases', 0):,} cases, "
                 f"{h.get('failed_cases', 0):,} failed) could not test it")
@@ -1143,8 +1141,7 @@ def follow_through_queue(
     X = _features_at(model, log, journey, end, ct, live["case_id"].tolist())
     live = live.set_index("case_id").loc[X.index].reset_index()
     weak = None if use_weak_model else weak_model_reason(model)
-    ranks = weak is None
-    if ranks:
+    if weak is None:
         risk = model.predict_risk(X) if len(X) else np.array([])
         details = model.reasons(X, top=reasons) if len(X) else []
     else:
@@ -1204,7 +1201,7 @@ def follow_through_queue(
                  going_cold_hours=cold, going_cold_estimated=tm.going_cold_ is None and
                  cold is not None, stale_hours=stale_h, ranked_=frame, stale_=stale_out,
                  model_=model, model_source=source, open_cases=int(len(live) + len(stale)),
-                 has_value=has_value, model_ranks=ranks, weak_reason=weak)
+                 has_value=has_value, weak_reason=weak)
 
 
 # ----------------------------------------------------------------------------- evaluation

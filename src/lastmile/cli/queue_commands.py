@@ -106,10 +106,10 @@ def print_queue(q: Any) -> None:
         console.print("no live case in the last mile needs follow-through now")
         return
     narrow = _queue_table(q, why=False)
-    need = Measurement.get(console, console.options, narrow).maximum + 3 + WHY_MIN_WIDTH
     if not q.model_ranks:  # no reasons without a model that ranks
         console.print(narrow)
-    elif need <= console.width:
+    elif (Measurement.get(console, console.options, narrow).maximum + 3 + WHY_MIN_WIDTH
+          <= console.width):
         console.print(_queue_table(q, why=True))
     else:
         console.print(narrow)

@@ -28,8 +28,7 @@ import pandas as pd
 from lastmile.errors import LastmileError
 
 __all__ = ["Evaluation", "Split", "auc_interval", "brier_score", "calibration_table", "evaluate",
-           "roc_auc",
-           "temporal_split"]
+           "roc_auc", "temporal_split"]
 
 
 @dataclass
