@@ -133,11 +133,14 @@ GRID = [
 #: ``extended`` (base + who did the last of each frequent activity, ``resource_at_``, and the
 #: level counts of categorical event attributes, ``nval_``) and ``positions`` (base + the
 #: activities of the first and of the last few events, ``activity_<i>`` and
-#: ``activity_back_<j>``: the order of events, as in their index encoding).
+#: ``activity_back_<j>``: the order of events) and ``index`` (positions + each of the first
+#: events in full: its resource, the gap before it and every event attribute, ``pos_``, as in
+#: their index encoding).
 ENCODINGS: dict[str, tuple[str, ...]] = {
-    "base": ("resource_at_", "nval_", "activity_"),
-    "extended": ("activity_",),
-    "positions": ("resource_at_", "nval_"),
+    "base": ("resource_at_", "nval_", "activity_", "pos_"),
+    "extended": ("activity_", "pos_"),
+    "positions": ("resource_at_", "nval_", "pos_"),
+    "index": ("resource_at_", "nval_"),
 }
 #: At most this many positions (first and last events) in the ``positions`` group.
 MAX_POSITIONS = 10
@@ -388,7 +391,8 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
                 "attributes": attrs, "max_categories": 40, "min_count": 10,
                 # the positions only when a feature group tried keeps them
                 "positions": min(max_len, MAX_POSITIONS) if any(
-                    "activity_" not in drop for drop in encodings.values()) else 0}
+                    "activity_" not in drop for drop in encodings.values()) else 0,
+                "position_attributes": any("pos_" not in drop for drop in encodings.values())}
     train_log = wrap(log, split.train)
     encoder = PrefixEncoder(**enc_args).fit(train_log)
     Xtr = encoder.transform(train_log, max_prefix=max_len)

@@ -86,7 +86,7 @@ def test_validation_only_never_scores_the_test_cases(bench, signed_task, monkeyp
     row = bench.run_task("signed", task, search=True, n_jobs=1, n_estimators=30,
                          validation_only=True)
     assert "auc" not in row and row["search"]
-    assert {s["encoding"] for s in row["search"]} == {"base", "extended", "positions"}
+    assert {s["encoding"] for s in row["search"]} == {"base", "extended", "positions", "index"}
     # every scored case is a training case: it started before the test cases did
     _, table, _ = bench.labelled_table(task)
     split = bench.temporal_split(bench.wrap(lastmile.read_log(str(path)), table), 0.8,
@@ -133,7 +133,7 @@ def test_validation_search_with_offsets_and_ensembles(bench, signed_task) -> Non
     row = bench.run_task("signed", task, search=True, n_jobs=1, n_estimators=30,
                          validation_only=True, ensembles=True, offsets=(False, True))
     assert {s["offset"] for s in row["search"]} == {False, True}
-    assert len(row["search"]) == 3 * 2 * len(bench.GRID)
+    assert len(row["search"]) == len(bench.ENCODINGS) * 2 * len(bench.GRID)
     assert row["ensembles"] and all(len(e["members"]) > 1 for e in row["ensembles"])
     best_single = max(s["val_auc"] for s in row["search"])
     best_ens = max(e["val_auc"] for e in row["ensembles"])

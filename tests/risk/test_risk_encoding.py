@@ -259,6 +259,35 @@ def test_positions_by_hand_and_cut_at_the_outcome(log: lastmile.Log) -> None:
     assert PrefixEncoder.from_dict(enc.to_dict()).feature_names_ == enc.feature_names_
 
 
+def test_position_attributes_by_hand(log: lastmile.Log) -> None:
+    """Each of the first events in full: its resource, the gap before it, its event attributes."""
+    enc = PrefixEncoder(min_count=1, positions=3, position_attributes=True,
+                        outcome_activities=["signed"]).fit(log)
+    X = enc.transform(log).X
+    a = X.loc["a"]  # offer@0 (r1, score 1), call@24 (r2, score 3), call@30 (r2) | signed
+    assert _vals(a["pos_resource_1"]) == ["r1", "r1", "r1"]
+    assert _vals(a["pos_resource_2"]) == [None, "r2", "r2"]
+    assert _vals(a["pos_resource_3"]) == [None, None, "r2"]
+    assert a["pos_gap_hours_1"].isna().all()  # nothing before the first event
+    assert a["pos_gap_hours_2"].tolist()[1:] == [24.0, 24.0]
+    assert a["pos_gap_hours_3"].tolist()[2:] == [6.0]
+    assert a["pos_gap_hours_2"].isna().tolist() == [True, False, False]
+    assert a["pos_score_1"].tolist() == [1.0, 1.0, 1.0]
+    assert a["pos_score_2"].tolist()[1:] == [3.0, 3.0] and pd.isna(a["pos_score_2"].iloc[0])
+    assert a["pos_score_3"].isna().all()  # the third event has no score
+    # amount never changes within a case: a case attribute, not encoded per position
+    assert not [c for c in X.columns if c.startswith("pos_amount")]
+    assert X.loc["b", "pos_gap_hours_2"].tolist()[1:] == [1.0]
+    # never the outcome's events: case a's resource r1 at "signed" is not a position
+    now = enc.transform(log, as_of=BASE + pd.Timedelta(hours=24)).X.loc["a"]
+    assert _vals(now["pos_resource_2"]) == ["r2"] and _vals(now["pos_resource_3"]) == [None]
+    back = PrefixEncoder.from_dict(enc.to_dict())
+    assert back.position_attributes and back.feature_names_ == enc.feature_names_
+    # off by default, even with positions
+    plain = PrefixEncoder(min_count=1, positions=3).fit(log).transform(log).X
+    assert not [c for c in plain.columns if c.startswith("pos_")]
+
+
 def test_positions_default_off_and_negative_refused(log: lastmile.Log) -> None:
     X = PrefixEncoder(min_count=1).fit(log).transform(log).X
     assert not [c for c in X.columns if c.startswith("activity_")]

@@ -263,6 +263,12 @@ class PrefixEncoder:
         while the prefix is shorter) and of the ``positions`` events before the last
         (``activity_back_1`` is the one before the last activity). Categorical, with the
         levels of ``last_activity``. Default 0 (none).
+    position_attributes
+        With ``positions``, also encode each of the first ``positions`` events in full, as
+        the index encoding of outcome-prediction benchmarks does: its resource
+        (``pos_resource_<i>``), the hours since the event before it (``pos_gap_hours_<i>``)
+        and the value of every event attribute (``pos_<attribute>_<i>``). Null while the
+        prefix is shorter. Default ``False``.
 
     Examples
     --------
@@ -294,6 +300,14 @@ class PrefixEncoder:
     >>> [[None if pd.isna(v) else v for v in row]
     ...  for row in X[["activity_1", "activity_2", "activity_back_1"]].values.tolist()]
     [['knock', None, None], ['knock', 'text', 'knock']]
+
+    Each of the first events in full (``position_attributes``): who did it, and how long after
+    the one before:
+
+    >>> enc = PrefixEncoder(min_count=1, positions=2, position_attributes=True)
+    >>> X = enc.fit(lastmile.read_log(df)).transform(lastmile.read_log(df)).X.loc["b"]
+    >>> [None if pd.isna(v) else v for v in X["pos_resource_2"]], X["pos_gap_hours_2"].tolist()
+    ([None, 'SMS'], [nan, 48.0])
     """
 
     def __init__(
@@ -313,6 +327,7 @@ class PrefixEncoder:
         cut_at_outcome: bool = True,
         month: bool = False,
         positions: int = 0,
+        position_attributes: bool = False,
     ) -> None:
         self.outcome_activities = outcome_activities
         self.outcome_attributes = outcome_attributes
@@ -330,6 +345,7 @@ class PrefixEncoder:
         if int(positions) < 0:
             raise LastmileError(f"positions must be 0 or more, not {positions}")
         self.positions = int(positions)
+        self.position_attributes = bool(position_attributes)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, log: Any) -> PrefixEncoder:
@@ -432,7 +448,7 @@ class PrefixEncoder:
     _PARAMS = ("outcome_activities", "outcome_attributes", "attributes", "features",
                "max_categories", "min_count", "resource_counts", "activity_resources",
                "max_activities", "level_counts", "max_count_levels", "cut_at_outcome",
-               "month", "positions")
+               "month", "positions", "position_attributes")
     _STATE = ("dropped_features_", "activities_", "levels_", "resources_", "resource_at_",
               "count_levels_", "feature_names_", "_names")
 
@@ -506,6 +522,13 @@ class PrefixEncoder:
         k = getattr(self, "positions", 0)
         parts += [(f"activity_{i}", "first", i) for i in range(1, k + 1)]
         parts += [(f"activity_back_{j}", "back", j) for j in range(1, k + 1)]
+        if getattr(self, "position_attributes", False):
+            event_attrs = [a for a, (kind, _) in self.attr_kinds_.items() if kind == "event"]
+            for i in range(1, k + 1):
+                if "last_resource" in self.levels_:
+                    parts.append((f"pos_resource_{i}", "posres", i))
+                parts.append((f"pos_gap_hours_{i}", "posgap", i))
+                parts += [(f"pos_{feature_slug(a)}_{i}", "posattr", (i, a)) for a in event_attrs]
         if "last_resource" in self.levels_:
             parts.append(("last_resource", "cat", "last_resource"))
         parts += [(f"resource_at_{feature_slug(a)}", "resat", (i, a))
@@ -603,6 +626,8 @@ class PrefixEncoder:
                      _es=t.timestamp.epoch_seconds().cast("float64"))
         if max_prefix is not None and not last_only:
             t = t.filter(t.prefix_length <= int(max_prefix))
+        if self._of("posgap"):
+            t = t.mutate(_gap=(t._es - t._es.lag().over(wl)) / 3600.0)
         cols: dict[str, ir.Value] = {
             "_start": t._es.min().over(w),
             "_prev": t._es.lag().over(wl),
@@ -623,6 +648,19 @@ class PrefixEncoder:
                                      ibis.null().cast("string")).max().over(w)
         for name, j in self._of("back"):
             cols[name] = t.activity.cast("string").lag(j).over(wl)
+        # each of the first events in full: a value at position i only, spread over the
+        # prefixes that reach it (a cumulative window: never later events)
+        for name, i in self._of("posres"):
+            cols[name] = ibis.ifelse(t.prefix_length == i, t.resource.cast("string"),
+                                     ibis.null().cast("string")).max().over(w)
+        for name, i in self._of("posgap"):
+            cols[name] = ibis.ifelse(t.prefix_length == i, t._gap,
+                                     ibis.null().cast("float64")).max().over(w)
+        for name, (i, a) in self._of("posattr"):
+            dt = self.attr_kinds_[a][1]
+            val = _value(t, a, dt)
+            null = ibis.null().cast("string" if dt == "category" else "float64")
+            cols[name] = ibis.ifelse(t.prefix_length == i, val, null).max().over(w)
         for name, r in self._of("nres"):
             cols[name] = (t.resource == r).fill_null(False).cast("int32").sum().over(w)
         for name, (a, v) in self._of("nval"):
@@ -709,6 +747,21 @@ class PrefixEncoder:
                     f"activity of event {pos}" if what == "first"
                     else f"activity {pos} event{'s' if pos > 1 else ''} before the last")
                 categorical.append(name)
+        for name, i in self._of("posres"):
+            cols[name] = self._categorical(df[name], self.levels_["last_resource"])
+            descriptions[name] = f"resource of event {i}"
+            categorical.append(name)
+        for name, i in self._of("posgap"):
+            cols[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
+            descriptions[name] = f"hours from event {i - 1} to event {i}"
+        for name, (i, a) in self._of("posattr"):
+            if self.attr_kinds_[a][1] == "category":
+                cols[name] = self._categorical(df[name],
+                                               self.levels_.get(f"last_{feature_slug(a)}", []))
+                categorical.append(name)
+            else:
+                cols[name] = pd.to_numeric(df[name], errors="coerce").astype("float64")
+            descriptions[name] = f"{a} of event {i}"
         for name, (i, act) in self._of("resat"):
             cols[name] = self._categorical(df[name], self.resource_at_[i][1])
             descriptions[name] = f"who did the last '{act}'"
