@@ -142,6 +142,10 @@ ENCODINGS: dict[str, tuple[str, ...]] = {
     "positions": ("resource_at_", "nval_", "pos_"),
     "index": ("resource_at_", "nval_"),
 }
+#: The groups tried by default. ``index`` is an option (``--encodings
+#: base,extended,positions,index``): its one test run (``bench/RESULTS.md``, seventh session)
+#: scored no better anywhere, and on sepsis 2 its validation win (125 cases) was noise.
+DEFAULT_ENCODINGS = ("base", "extended", "positions")
 #: At most this many positions (first and last events) in the ``positions`` group.
 MAX_POSITIONS = 10
 #: The ``top<k>`` ensemble candidate averages this many of the best single models.
@@ -366,7 +370,8 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
              scores_dir: Path | None = None) -> dict[str, Any]:
     """Run one task end to end and return its result row.
 
-    ``encodings`` (default :data:`ENCODINGS`) are the feature groups tried in the search;
+    ``encodings`` (default: the :data:`DEFAULT_ENCODINGS` of :data:`ENCODINGS`) are the
+    feature groups tried in the search;
     without the search the first of them is used. The search fits every feature group ×
     :data:`GRID` setting on the fitting slice of the training cases and scores it on the
     validation slice; with ``ensembles`` it also scores the ensembles of
@@ -376,7 +381,9 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
     ``validation_only`` the test cases are never scored: the row has the search's validation
     AUCs only (for developing the method).
     """
-    encodings = dict(ENCODINGS if encodings is None else encodings)
+    if encodings is None:
+        encodings = {e: ENCODINGS[e] for e in DEFAULT_ENCODINGS}
+    encodings = dict(encodings)
     t0 = time.time()
     log, table, y = labelled_table(task)
     max_len = max_prefix_length(table, y)
@@ -572,9 +579,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-estimators", type=int, default=1000)
     ap.add_argument("--bags", type=int, default=1,
                     help="average this many boosters (80%% row samples) in the final model")
-    ap.add_argument("--encodings", default=",".join(ENCODINGS),
+    ap.add_argument("--encodings", default=",".join(DEFAULT_ENCODINGS),
                     help="feature groups to try on the validation slice (of: "
-                         f"{', '.join(ENCODINGS)})")
+                         f"{', '.join(ENCODINGS)}; default: %(default)s)")
     ap.add_argument("--offset", choices=sorted(OFFSETS), default="off",
                     help="per-prefix-length offset (OffsetModel): off (default), on, or "
                          "choose (both tried on the validation slice)")
@@ -589,6 +596,11 @@ def main(argv: list[str] | None = None) -> int:
                          "(validation_scores_<task>.npz), to study other combinations")
     ap.add_argument("--out", default=str(ROOT / "bench" / "outcome" / "out"))
     args = ap.parse_args(argv)
+    groups = [e.strip() for e in args.encodings.split(",") if e.strip()]
+    unknown = [e for e in groups if e not in ENCODINGS]
+    if unknown or not groups:
+        ap.error(f"--encodings: unknown feature groups {unknown}; "
+                 f"choose from {', '.join(ENCODINGS)}")
 
     tasks: dict[str, dict[str, Any]] = {}
     if args.all:
@@ -617,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         r = run_task(name, task, search=not args.no_search, n_jobs=args.n_jobs,
                      n_estimators=args.n_estimators, bags=args.bags,
-                     encodings={e: ENCODINGS[e] for e in args.encodings.split(",")},
+                     encodings={e: ENCODINGS[e] for e in groups},
                      validation_only=args.validation_only, ensembles=args.ensembles,
                      offsets=OFFSETS[args.offset],
                      scores_dir=out if args.validation_only and args.save_scores else None)

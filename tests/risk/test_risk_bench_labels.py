@@ -86,7 +86,7 @@ def test_validation_only_never_scores_the_test_cases(bench, signed_task, monkeyp
     row = bench.run_task("signed", task, search=True, n_jobs=1, n_estimators=30,
                          validation_only=True)
     assert "auc" not in row and row["search"]
-    assert {s["encoding"] for s in row["search"]} == {"base", "extended", "positions", "index"}
+    assert {s["encoding"] for s in row["search"]} == set(bench.DEFAULT_ENCODINGS)
     # every scored case is a training case: it started before the test cases did
     _, table, _ = bench.labelled_table(task)
     split = bench.temporal_split(bench.wrap(lastmile.read_log(str(path)), table), 0.8,
@@ -94,6 +94,33 @@ def test_validation_only_never_scores_the_test_cases(bench, signed_task, monkeyp
     test_cases = set(map(str, split.test_cases))
     assert scored and test_cases
     assert all(not (s & test_cases) for s in scored)
+
+
+def test_index_group_on_request_only(bench, signed_task) -> None:
+    """The ``index`` group is tried when asked for, with its ``pos_`` columns; not by default."""
+    assert "index" in bench.ENCODINGS and "index" not in bench.DEFAULT_ENCODINGS
+    groups = {e: bench.ENCODINGS[e] for e in ("positions", "index")}
+    row = bench.run_task("signed", signed_task, search=True, n_jobs=1, n_estimators=30,
+                         validation_only=True, encodings=groups)
+    assert {s["encoding"] for s in row["search"]} == {"positions", "index"}
+    assert len(row["search"]) == 2 * len(bench.GRID)
+    # the positions group never sees a pos_ column, the index group does
+    _, table, _ = bench.labelled_table(signed_task)
+    log = bench.wrap(lastmile.read_log(str(signed_task["log"])), table)
+    enc = bench.PrefixEncoder(min_count=10, positions=3, position_attributes=True).fit(log)
+    feats = enc.transform(log, max_prefix=3)
+    pos = bench.columns(feats, groups["positions"]).feature_names
+    idx = bench.columns(feats, groups["index"]).feature_names
+    assert not [c for c in pos if c.startswith("pos_")]
+    assert {"pos_gap_hours_2", "pos_gap_hours_3"} <= set(idx) and set(pos) < set(idx)
+    assert main_error(bench, ["--encodings", "base,nope", "--task", "sepsis_2"])
+
+
+def main_error(bench, argv: list[str]) -> bool:
+    """``run.py`` refuses the arguments with a usage error (exit code 2), not a traceback."""
+    with pytest.raises(SystemExit) as exc:
+        bench.main(argv)
+    return exc.value.code == 2
 
 
 def test_ensemble_candidates_and_their_combination(bench) -> None:
@@ -133,7 +160,7 @@ def test_validation_search_with_offsets_and_ensembles(bench, signed_task) -> Non
     row = bench.run_task("signed", task, search=True, n_jobs=1, n_estimators=30,
                          validation_only=True, ensembles=True, offsets=(False, True))
     assert {s["offset"] for s in row["search"]} == {False, True}
-    assert len(row["search"]) == len(bench.ENCODINGS) * 2 * len(bench.GRID)
+    assert len(row["search"]) == len(bench.DEFAULT_ENCODINGS) * 2 * len(bench.GRID)
     assert row["ensembles"] and all(len(e["members"]) > 1 for e in row["ensembles"])
     best_single = max(s["val_auc"] for s in row["search"])
     best_ens = max(e["val_auc"] for e in row["ensembles"])
