@@ -788,7 +788,14 @@ def _dur(hours: float) -> str:
 
 
 def _num(v: Any) -> str:
-    if isinstance(v, bool) or v is None:
+    """A value in a reason or a summary.
+
+    >>> _num(True), _num(12345), _num(0.1234), _num(250.4)
+    ('yes', '12,345', '0.123', '250')
+    """
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if v is None:
         return str(v)
     if isinstance(v, (int, np.integer)):
         return f"{int(v):,}"

@@ -266,3 +266,32 @@ def test_held_back_evidence_tells_signal_from_noise(tmp_path: Path) -> None:
     assert not bad.heldback_["better_than_chance"] and bad.heldback_["auc_low"] <= 0.5
     again = RiskModel.load(good.save(tmp_path / "m.lm"))
     assert again.heldback_ == h
+
+
+def test_a_yes_no_attribute_is_given_as_yes_or_no_in_reasons() -> None:
+    """A boolean attribute is encoded 0/1; its reasons carry True/False, said as yes/no."""
+    from lastmile.queue import plain_reason
+
+    rng = np.random.default_rng(5)
+    rows, labels = [], {}
+    for i in range(300):
+        case, t = f"v{i:04d}", BASE + pd.Timedelta(hours=6 * i)
+        vip = bool(rng.random() < 0.5)
+        fail = rng.random() < (0.8 if vip else 0.2)
+        for k, a in enumerate(["offer", "sent", "lost" if fail else "signed"]):
+            rows.append((case, a, t + pd.Timedelta(hours=k), vip))
+        labels[case] = int(fail)
+    log = lastmile.read_log(pd.DataFrame(rows, columns=["case", "activity", "timestamp",
+                                                        "first_time"]))
+    enc = PrefixEncoder(outcome_activities=["signed", "lost"], min_count=1).fit(log)
+    assert enc.attr_kinds_["first_time"][1] == "bool"
+    feats = enc.transform(log)
+    y = pd.Series(labels).reindex(feats.case_ids).to_numpy()
+    model = RiskModel(encoder=enc, n_estimators=40, n_jobs=1, min_child_samples=10,
+                      calibration=None).fit(feats, y)
+    flagged = feats.X["last_first_time"].to_numpy() == 1.0
+    cited = [r for row, f in zip(model.reasons(feats), flagged, strict=True) if f
+             for r in row if r["feature"] == "last_first_time"]
+    assert cited and all(r["value"] is True for r in cited)
+    assert plain_reason(cited[0]) == "first_time: yes"
+    assert plain_reason({**cited[0], "value": False}) == "first_time: no"

@@ -49,7 +49,7 @@ from sklearn.linear_model import LogisticRegression
 
 import lastmile
 from lastmile.errors import LastmileError
-from lastmile.risk.encoding import OTHER, PrefixEncoder, PrefixFeatures
+from lastmile.risk.encoding import OTHER, PrefixEncoder, PrefixFeatures, feature_slug
 from lastmile.risk.evaluate import auc_interval, roc_auc
 
 __all__ = ["FORMAT", "RiskModel", "fingerprint"]
@@ -480,6 +480,9 @@ class RiskModel:
         contrib = np.mean([np.asarray(b.predict(frame, pred_contrib=True))[:, :-1]
                            for b in self.boosters_], axis=0)
         desc = X.descriptions if isinstance(X, PrefixFeatures) else self.descriptions_
+        # yes/no attributes are encoded as 0/1: their reasons say True or False
+        kinds = getattr(self.encoder, "attr_kinds_", None) or {}
+        flags = {f"last_{feature_slug(a)}" for a, (_, dt) in kinds.items() if dt == "bool"}
         out: list[list[dict]] = []
         for i in range(len(frame)):
             order = np.argsort(-contrib[i])[:top]
@@ -495,6 +498,8 @@ class RiskModel:
                     value = None
                 if value == OTHER:
                     value = "another (rare or new) value"
+                if name in flags and value is not None:
+                    value = bool(value)
                 row.append({"feature": name, "description": desc.get(name, name),
                             "value": value, "contribution": float(contrib[i, j])})
             out.append(row)
