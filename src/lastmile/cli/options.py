@@ -40,7 +40,7 @@ DedupeOpt = Annotated[bool, typer.Option("--dedupe", help="drop exact duplicate 
                                          rich_help_panel="Reading")]
 QuarantineOpt = Annotated[Path | None, typer.Option(
     "--quarantine", help="where to write unusable rows "
-    "(default: ./<name>.quarantine.<ext>, only when there are any)",
+    "(default: `./<name>.quarantine.<ext>`, only when there are any)",
     rich_help_panel="Reading")]
 
 

@@ -75,8 +75,8 @@ def report(
 ) -> None:
     """Where cases are lost, how much is lost in the last mile, and what went down with it.
 
-    Example: `lastmile report bpic2012.xes.gz --stages A_SUBMITTED,A_PREACCEPTED,A_ACCEPTED,
-    O_SENT,O_SENT_BACK,A_APPROVED -o report.html`
+    Example: `lastmile report bpic2012.xes.gz -o report.html --stages
+    A_SUBMITTED,A_PREACCEPTED,A_ACCEPTED,O_SENT,O_SENT_BACK,A_APPROVED`
     """
     quiet = json_out == "-"
     the_log, the_journey = open_log_and_journey(

@@ -101,9 +101,10 @@ def why(
 
     Compares the cases that entered the last mile and finished with those that failed there,
     value by value, with 95 % intervals, two-stage false-discovery q-values and a multivariate check
-    ("holds up" or "explained by ..."). Example: `lastmile why bpic2012.xes.gz --stages
-    A_SUBMITTED,A_PREACCEPTED,A_ACCEPTED,O_SENT,O_SENT_BACK,A_APPROVED --fail
-    A_DECLINED,A_CANCELLED`
+    ("holds up" or "explained by ...").
+
+    Example: `lastmile why bpic2012.xes.gz --fail A_DECLINED,A_CANCELLED --stages
+    A_SUBMITTED,A_PREACCEPTED,A_ACCEPTED,O_SENT,O_SENT_BACK,A_APPROVED`
     """
     from lastmile.why import why as find_drivers
 
