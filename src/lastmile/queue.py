@@ -66,6 +66,7 @@ __all__ = [
     "ModelEvaluation",
     "Queue",
     "TrainingSet",
+    "cutoff_attributes",
     "evaluate_model",
     "follow_through_queue",
     "journey_key",
@@ -272,6 +273,43 @@ def _first_known(log: Any, attrs: list[str], cases: Any) -> pd.DataFrame:
         parts.append(agg.execute().assign(case_id=lambda d: d["case_id"].astype(str))
                      .set_index("case_id"))
     return pd.concat(parts, axis=1)
+
+
+#: A time attribute is a hard cut-off when at least this share of the finished cases that
+#: carry it had finished by it, and at least :data:`MIN_CUTOFF_CASES` of them carry it.
+CUTOFF_SHARE = 0.99
+MIN_CUTOFF_CASES = 30
+
+
+def cutoff_attributes(log: Any, ct: pd.DataFrame, time_attrs: Sequence[str],
+                      end: datetime) -> list[str]:
+    """The time attributes that are a hard cut-off for finishing (``polls_close``).
+
+    An attribute is one when the cases that finished by ``end`` had, nearly all of them
+    (:data:`CUTOFF_SHARE`), finished at or before its value: nobody finishes after it, so a
+    follow-up after it comes too late. Read from the events up to ``end`` only.
+    """
+    import ibis
+
+    done = ct[ct["status"].isin(["finished", "reversed"]) & ct["finished_at"].notna()]
+    if done.empty or not time_attrs:
+        return []
+    filt = ibis.memtable({"case_id": done["case_id"].astype(str).tolist()})
+    known = _first_known(_upto(log, end), list(time_attrs), filt)
+    fin = done.set_index("case_id")["finished_at"]
+    out = []
+    for a in time_attrs:
+        if f"{a}__v" not in known.columns:
+            continue
+        val = pd.to_datetime(known[f"{a}__v"]).dropna()
+        if getattr(val.dt, "tz", None) is not None:
+            val = val.dt.tz_convert("UTC").dt.tz_localize(None)
+        both = fin.reindex(val.index).dropna()
+        if len(both) < MIN_CUTOFF_CASES:
+            continue
+        if float((both <= val.reindex(both.index)).mean()) >= CUTOFF_SHARE:
+            out.append(a)
+    return out
 
 
 def _slug(a: str) -> str:
@@ -879,8 +917,12 @@ class Queue:
         Every queued case, highest priority first: ``rank``, ``case``, ``stage``, ``risk``,
         ``value``, ``expected_loss``, ``priority``, ``entered_at``, ``last_event_at``,
         ``hours_in_last_mile``, ``idle_hours``, ``deadline``, ``deadline_kind`` (``going
-        cold`` or ``timeout``), ``hours_to_deadline``, ``overdue``, ``reasons`` (list of text)
-        and ``reason_details`` (the features behind them).
+        cold``, ``timeout`` or the name of a cut-off attribute), ``hours_to_deadline``,
+        ``overdue``, ``reasons`` (list of text) and ``reason_details`` (the features behind
+        them).
+    cutoffs
+        Time attributes found to be hard cut-offs (:func:`cutoff_attributes`): a case's
+        follow-up deadline is never after its own value of them.
     stale_
         Open last-mile cases left out as stale (silent longer than ``stale_hours``).
     """
@@ -898,6 +940,7 @@ class Queue:
     open_cases: int
     has_value: bool
     weak_reason: str | None = None
+    cutoffs: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -942,6 +985,7 @@ class Queue:
             "going_cold_hours": self.going_cold_hours,
             "going_cold_estimated": self.going_cold_estimated,
             "stale_after_hours": self.stale_hours,
+            "cutoffs": list(self.cutoffs),
             "capacity": self.capacity,
             "model": {"source": self.model_source,
                       "trained_as_of": _metadata(m).get("as_of"),
@@ -980,8 +1024,9 @@ class Queue:
         if self.going_cold_hours is not None:
             how = "estimated: no going-cold point in the data; 90 % of finishers by then" \
                 if self.going_cold_estimated else "going-cold point"
+            cut = "".join(f", or {a} if sooner" for a in self.cutoffs)
             lines.append(f"follow-up deadline: {_dur(self.going_cold_hours)} after entering "
-                         f"({how}); {c['overdue']:,} overdue")
+                         f"({how}){cut}; {c['overdue']:,} overdue")
         if len(self.ranked_):
             if self.model_ranks:
                 order = f"{'risk × value' if self.has_value else 'risk'}, weighted by urgency"
@@ -1169,6 +1214,22 @@ def follow_through_queue(
         sooner = deadline.isna() | (dl_to < deadline)
         deadline = deadline.where(~sooner, dl_to)
         kind = kind.where(~sooner, "timeout")
+    cutoffs = cutoff_attributes(log, ct, _time_attributes(log), end)
+    if cutoffs and len(live):
+        import ibis
+
+        known = _first_known(_upto(log, end), cutoffs,
+                             ibis.memtable({"case_id": live["case_id"].tolist()}))
+        for a in cutoffs:
+            if f"{a}__v" not in known.columns:
+                continue
+            dl_a = pd.to_datetime(known[f"{a}__v"].reindex(live["case_id"]))
+            if getattr(dl_a.dt, "tz", None) is not None:
+                dl_a = dl_a.dt.tz_convert("UTC").dt.tz_localize(None)
+            dl_a = pd.Series(dl_a.to_numpy(), index=live.index).astype("datetime64[ns]")
+            sooner = dl_a.notna() & (deadline.isna() | (dl_a < deadline))
+            deadline = deadline.where(~sooner, dl_a)
+            kind = kind.where(~sooner, a)
     kind = kind.where(deadline.notna(), None)
     # urgency grows from 0.5 at entry to 1 at the case's own deadline (1 without a deadline)
     window = (deadline - live["entered_last_mile_at"]).dt.total_seconds() / _H
@@ -1208,7 +1269,7 @@ def follow_through_queue(
                  going_cold_hours=cold, going_cold_estimated=tm.going_cold_ is None and
                  cold is not None, stale_hours=stale_h, ranked_=frame, stale_=stale_out,
                  model_=model, model_source=source, open_cases=int(len(live) + len(stale)),
-                 has_value=has_value, weak_reason=weak)
+                 has_value=has_value, weak_reason=weak, cutoffs=cutoffs)
 
 
 # ----------------------------------------------------------------------------- evaluation
