@@ -923,6 +923,10 @@ class Queue:
     cutoffs
         Time attributes found to be hard cut-offs (:func:`cutoff_attributes`): a case's
         follow-up deadline is never after its own value of them.
+    past_cutoff_
+        Open last-mile cases left out because their cut-off has passed (they can no longer
+        finish): ``case``, ``stage``, ``cutoff`` (the attribute), ``cutoff_at``,
+        ``last_event_at``.
     stale_
         Open last-mile cases left out as stale (silent longer than ``stale_hours``).
     """
@@ -941,6 +945,8 @@ class Queue:
     has_value: bool
     weak_reason: str | None = None
     cutoffs: list[str] = field(default_factory=list)
+    past_cutoff_: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["case", "stage", "cutoff", "cutoff_at", "last_event_at"]))
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -1006,8 +1012,10 @@ class Queue:
 
     @property
     def counts(self) -> dict[str, int]:
-        """Open last-mile cases, stale ones left out, queued, shown, overdue."""
+        """Open last-mile cases, stale ones and those past a cut-off left out, queued,
+        shown, overdue."""
         return {"open_in_last_mile": self.open_cases, "stale": len(self.stale_),
+                "past_cutoff": len(self.past_cutoff_),
                 "queued": len(self.ranked_), "shown": len(self.queue_),
                 "overdue": int(self.ranked_["overdue"].sum())}
 
@@ -1021,6 +1029,10 @@ class Queue:
         if c["stale"]:
             lines.append(f"{c['stale']:,} more went silent over {_dur(self.stale_hours or 0)}"
                          " ago: abandoned, not queued")
+        if c["past_cutoff"]:
+            names = ", ".join(sorted(set(self.past_cutoff_["cutoff"].astype(str))))
+            lines.append(f"{c['past_cutoff']:,} more are past their {names}: too late to "
+                         "finish, not queued")
         if self.going_cold_hours is not None:
             how = "estimated: no going-cold point in the data; 90 % of finishers by then" \
                 if self.going_cold_estimated else "going-cold point"
@@ -1190,6 +1202,32 @@ def follow_through_queue(
         pd.Series(False, index=live.index)
     stale = live[stale_mask]
     live = live[~stale_mask]
+    # cut-offs: each live case's own earliest one; a case past it can no longer finish
+    cutoffs = cutoff_attributes(log, ct, _time_attributes(log), end)
+    cut_at = pd.Series(pd.NaT, index=live.index, dtype="datetime64[ns]")
+    cut_kind = pd.Series(None, index=live.index, dtype=object)
+    if cutoffs and len(live):
+        import ibis
+
+        known = _first_known(_upto(log, end), cutoffs,
+                             ibis.memtable({"case_id": live["case_id"].tolist()}))
+        for a in cutoffs:
+            if f"{a}__v" not in known.columns:
+                continue
+            at = pd.to_datetime(known[f"{a}__v"].reindex(live["case_id"]))
+            if getattr(at.dt, "tz", None) is not None:
+                at = at.dt.tz_convert("UTC").dt.tz_localize(None)
+            at = pd.Series(at.to_numpy(), index=live.index).astype("datetime64[ns]")
+            sooner = at.notna() & (cut_at.isna() | (at < cut_at))
+            cut_at = cut_at.where(~sooner, at)
+            cut_kind = cut_kind.where(~sooner, a)
+    past = (cut_at.notna() & (cut_at < pd.Timestamp(end))).to_numpy()
+    past_out = pd.DataFrame({"case": live.loc[past, "case_id"].astype(str),
+                             "stage": live.loc[past, "stage"],
+                             "cutoff": cut_kind[past], "cutoff_at": cut_at[past],
+                             "last_event_at": live.loc[past, "last_event_at"]}
+                            ).reset_index(drop=True)
+    live = live[~past].assign(_cut_at=cut_at[~past], _cut_kind=cut_kind[~past])
     X = _features_at(model, log, journey, end, ct, live["case_id"].tolist())
     live = live.set_index("case_id").loc[X.index].reset_index()
     weak = None if use_weak_model else weak_model_reason(model)
@@ -1214,22 +1252,10 @@ def follow_through_queue(
         sooner = deadline.isna() | (dl_to < deadline)
         deadline = deadline.where(~sooner, dl_to)
         kind = kind.where(~sooner, "timeout")
-    cutoffs = cutoff_attributes(log, ct, _time_attributes(log), end)
-    if cutoffs and len(live):
-        import ibis
-
-        known = _first_known(_upto(log, end), cutoffs,
-                             ibis.memtable({"case_id": live["case_id"].tolist()}))
-        for a in cutoffs:
-            if f"{a}__v" not in known.columns:
-                continue
-            dl_a = pd.to_datetime(known[f"{a}__v"].reindex(live["case_id"]))
-            if getattr(dl_a.dt, "tz", None) is not None:
-                dl_a = dl_a.dt.tz_convert("UTC").dt.tz_localize(None)
-            dl_a = pd.Series(dl_a.to_numpy(), index=live.index).astype("datetime64[ns]")
-            sooner = dl_a.notna() & (deadline.isna() | (dl_a < deadline))
-            deadline = deadline.where(~sooner, dl_a)
-            kind = kind.where(~sooner, a)
+    cut_at = live["_cut_at"].astype("datetime64[ns]")
+    sooner = cut_at.notna() & (deadline.isna() | (cut_at < deadline))
+    deadline = deadline.where(~sooner, cut_at)
+    kind = kind.where(~sooner, live["_cut_kind"])
     kind = kind.where(deadline.notna(), None)
     # urgency grows from 0.5 at entry to 1 at the case's own deadline (1 without a deadline)
     window = (deadline - live["entered_last_mile_at"]).dt.total_seconds() / _H
@@ -1268,8 +1294,10 @@ def follow_through_queue(
     return Queue(journey=journey, as_of=end, capacity=None if capacity is None else int(capacity),
                  going_cold_hours=cold, going_cold_estimated=tm.going_cold_ is None and
                  cold is not None, stale_hours=stale_h, ranked_=frame, stale_=stale_out,
-                 model_=model, model_source=source, open_cases=int(len(live) + len(stale)),
-                 has_value=has_value, weak_reason=weak, cutoffs=cutoffs)
+                 model_=model, model_source=source,
+                 open_cases=int(len(live) + len(stale) + len(past_out)),
+                 has_value=has_value, weak_reason=weak, cutoffs=cutoffs,
+                 past_cutoff_=past_out)
 
 
 # ----------------------------------------------------------------------------- evaluation

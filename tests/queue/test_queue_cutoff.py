@@ -65,3 +65,21 @@ def test_the_deadline_is_never_after_the_cutoff(events):
     window = (r["deadline"] - r["entered_at"]).dt.total_seconds() / 3600
     expected_u = 0.5 + 0.5 * np.minimum(1.0, r["hours_in_last_mile"] / window)
     assert np.allclose(r["urgency"], expected_u)
+
+
+def test_cases_past_their_cutoff_are_left_out_as_too_late(events):
+    q = follow_through_queue(events, NO_VALUE, as_of=AS_OF)
+    expires = events.groupby("case")["offer_expires"].first()
+    past = q.past_cutoff_
+    assert len(past) > 0  # the premise: some open cases' offers expired before AS_OF
+    assert (past["case"].map(expires) < AS_OF).all()
+    assert (past["cutoff"] == "offer_expires").all()
+    assert (q.ranked_["case"].map(expires) >= AS_OF).all()
+    assert set(past["case"]).isdisjoint(set(q.ranked_["case"]) | set(q.stale_["case"]))
+    c = q.counts
+    assert c["open_in_last_mile"] == c["queued"] + c["stale"] + c["past_cutoff"]
+    assert f"{c['past_cutoff']:,} more are past their offer_expires" in q.summary
+    # the same case without the attribute is queued (or stale): nothing else removed it
+    plain = follow_through_queue(events.drop(columns=["offer_expires"]), NO_VALUE, as_of=AS_OF)
+    assert set(past["case"]) <= set(plain.ranked_["case"]) | set(plain.stale_["case"])
+    assert plain.counts["past_cutoff"] == 0
