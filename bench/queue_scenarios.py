@@ -133,6 +133,8 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
         recent["stale"] = len(q.stale_)
         recent["settled"] = bool((q.model_.metadata or {}).get("settled", True))
         recent["ranks"] = bool(q.model_ranks)
+        recent["train_cases"] = int(getattr(q.model_, "n_train_cases_", 0))
+        recent["train_failed"] = int((q.model_.metadata or {}).get("n_failed", 0))
         rows.append(recent)
     pooled = pd.concat(rows, ignore_index=True)
     y = pooled["failed"].to_numpy()
@@ -164,6 +166,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
         top_rate(g["knowable"].to_numpy(), g["failed"].to_numpy()) * top_n[d]
         for d, g in pooled.groupby("date")) / top_n.sum())
     lost_avg = float(pooled["lost"].mean())
+    moments = [per_moment(g) for _, g in pooled.groupby("date")]
     return {
         "scenario": name, "cases": int(s.truth["n_cases"]), "seed": seed,
         "as_of": [str(d) for d in sorted(pooled["as_of"].unique())], "dates": dates,
@@ -190,7 +193,56 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
         "stale_left_out": int(pooled.groupby("date")["stale"].first().sum()),
         "seconds": round(time.perf_counter() - t0, 1),
         "ok": bool(base > 0 and rate["risk_urgency"] >= 1.5 * base),
+        "moments": moments,
     }
+
+
+def per_moment(g: pd.DataFrame) -> dict[str, Any]:
+    """One moment's recent queued cases: sizes, the model's training, AUCs and top-tenth lifts.
+
+    ``g`` holds the pooled rows of one moment (``failed``, ``risk``, ``risk_urgency``,
+    ``knowable`` and the moment's bookkeeping columns).
+    """
+    y = g["failed"].to_numpy()
+    base = float(y.mean()) if len(y) else float("nan")
+
+    def lift(score: np.ndarray) -> float | None:
+        return round(top_rate(score, y) / base, 2) if base > 0 else None
+
+    def top(col: str) -> float | None:  # the queue's own order (ties as the queue breaks them)
+        head = g.sort_values(col, ascending=False, kind="mergesort")
+        rate = float(head.head(max(1, math.ceil(0.1 * len(head))))["failed"].mean())
+        return round(rate / base, 2) if base > 0 else None
+
+    return {
+        "as_of": str(g["as_of"].iloc[0])[:16], "recent_cases": len(g),
+        "failures": int(y.sum()), "fail_rate": round(base, 4),
+        "train_cases": int(g["train_cases"].iloc[0]),
+        "train_failed": int(g["train_failed"].iloc[0]),
+        "model_ranks": bool(g["ranks"].iloc[0]),
+        "auc_risk": round(roc_auc(y, g["risk"].to_numpy()), 3),
+        "auc_oracle_knowable": round(roc_auc(y, g["knowable"].to_numpy()), 3),
+        "lift_no_value": top("risk_urgency"), "lift_by_risk": top("risk"),
+        "lift_knowable_oracle": lift(g["knowable"].to_numpy()),
+    }
+
+
+def moments_markdown(results: list[dict[str, Any]]) -> str:
+    """Moment by moment, per scenario: what bounds a pooled figure (``--per-moment``)."""
+    lines = ["", "Moment by moment (recent queued cases of each moment; top tenth against that "
+             "moment's average):", "",
+             "| scenario | as of | recent | fail rate | training cases (failed) | model ranks | "
+             "AUC risk · knowable oracle | top tenth: queue no value · by risk · knowable "
+             "oracle |", "|---|---|---:|---:|---|:-:|---|---|"]
+    for r in results:
+        for m in r["moments"]:
+            lines.append(
+                f"| {r['scenario']} | {m['as_of']} | {m['recent_cases']:,} | "
+                f"{m['fail_rate']:.1%} | {m['train_cases']:,} ({m['train_failed']:,}) | "
+                f"{'yes' if m['model_ranks'] else 'no'} | {m['auc_risk']:.3f} · "
+                f"{m['auc_oracle_knowable']:.3f} | {m['lift_no_value']}× · "
+                f"{m['lift_by_risk']}× · {m['lift_knowable_oracle']}× |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown(results: list[dict[str, Any]], command: str) -> str:
@@ -256,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dates", type=int, default=len(QUANTILES))
     ap.add_argument("--json", default=None, help="write the results as JSON here")
     ap.add_argument("--write", default=None, help="write the Markdown table here")
+    ap.add_argument("--per-moment", action="store_true",
+                    help="add the moment-by-moment table to the Markdown")
     args = ap.parse_args(argv)
     results = []
     for name in args.scenarios.split(","):
@@ -265,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python bench/queue_scenarios.py " + " ".join(argv if argv is not None
                                                             else sys.argv[1:])
     text = markdown(results, command.strip())
+    if args.per_moment:
+        text += moments_markdown(results)
     print(text)
     if args.write:
         with open(args.write, "w", encoding="utf-8") as fh:

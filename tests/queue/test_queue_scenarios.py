@@ -7,9 +7,11 @@ The full sweep (six scenarios, default sizes, six moments each) is
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "queue_scenarios.py"
 
@@ -29,6 +31,17 @@ def test_top_tenth_of_the_queue_fails_more_often():
     assert r["ok"]
     assert r["auc_risk"] > 0.6
     assert 0.0 <= r["auc_oracle"] <= 1.0  # reported next to it
+    # the moment-by-moment rows add up to the pooled figures
+    ms = r["moments"]
+    assert len(ms) == 3 and [m["as_of"] for m in ms] == sorted(m["as_of"] for m in ms)
+    assert sum(m["recent_cases"] for m in ms) == r["recent_cases"]
+    assert sum(m["failures"] for m in ms) == r["failures"]
+    assert all(0 <= m["train_failed"] <= m["train_cases"] for m in ms)
+    tops = [math.ceil(0.1 * m["recent_cases"]) for m in ms]
+    pooled = sum(m["lift_no_value"] * m["fail_rate"] * n for m, n in zip(ms, tops, strict=True))
+    assert pooled / sum(tops) == pytest.approx(r["top_tenth_no_value_fail_rate"], abs=0.006)
+    table = _bench().moments_markdown([r])
+    assert table.count("| telecom |") == 3
 
 
 def test_oracle_score_multiplies_the_planted_effects():
