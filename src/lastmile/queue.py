@@ -281,6 +281,16 @@ CUTOFF_SHARE = 0.99
 MIN_CUTOFF_CASES = 30
 
 
+def _naive_utc(values: pd.Series) -> pd.Series:
+    """Times as naive UTC (the case table's convention), whatever zone they came in.
+
+    >>> _naive_utc(pd.Series(["2024-11-05T20:00:00-05:00"])).iloc[0]
+    Timestamp('2024-11-06 01:00:00')
+    """
+    t = pd.to_datetime(values, utc=True)
+    return t.dt.tz_localize(None)
+
+
 def cutoff_attributes(log: Any, ct: pd.DataFrame, time_attrs: Sequence[str],
                       end: datetime) -> list[str]:
     """The time attributes that are a hard cut-off for finishing (``polls_close``).
@@ -301,9 +311,7 @@ def cutoff_attributes(log: Any, ct: pd.DataFrame, time_attrs: Sequence[str],
     for a in time_attrs:
         if f"{a}__v" not in known.columns:
             continue
-        val = pd.to_datetime(known[f"{a}__v"]).dropna()
-        if getattr(val.dt, "tz", None) is not None:
-            val = val.dt.tz_convert("UTC").dt.tz_localize(None)
+        val = _naive_utc(known[f"{a}__v"]).dropna()
         both = fin.reindex(val.index).dropna()
         if len(both) < MIN_CUTOFF_CASES:
             continue
@@ -1214,9 +1222,7 @@ def follow_through_queue(
         for a in cutoffs:
             if f"{a}__v" not in known.columns:
                 continue
-            at = pd.to_datetime(known[f"{a}__v"].reindex(live["case_id"]))
-            if getattr(at.dt, "tz", None) is not None:
-                at = at.dt.tz_convert("UTC").dt.tz_localize(None)
+            at = _naive_utc(known[f"{a}__v"].reindex(live["case_id"]))
             at = pd.Series(at.to_numpy(), index=live.index).astype("datetime64[ns]")
             sooner = at.notna() & (cut_at.isna() | (at < cut_at))
             cut_at = cut_at.where(~sooner, at)
