@@ -291,33 +291,70 @@ def _naive_utc(values: pd.Series) -> pd.Series:
     return t.dt.tz_localize(None)
 
 
+def _known_times(log: Any, end: datetime, attrs: Sequence[str],
+                 case_ids: Sequence[str]) -> pd.DataFrame:
+    """Each case's first known value of each time attribute (naive UTC), from events up to
+    ``end``; indexed by case id, one column per attribute."""
+    import ibis
+
+    known = _first_known(_upto(log, end), list(attrs),
+                         ibis.memtable({"case_id": [str(c) for c in case_ids]}))
+    return pd.DataFrame({a: (_naive_utc(known[f"{a}__v"]) if f"{a}__v" in known.columns
+                             else pd.Series(pd.NaT, index=known.index, dtype="datetime64[ns]"))
+                         for a in attrs}, index=known.index)
+
+
 def cutoff_attributes(log: Any, ct: pd.DataFrame, time_attrs: Sequence[str],
-                      end: datetime) -> list[str]:
+                      end: datetime, *, known: pd.DataFrame | None = None) -> list[str]:
     """The time attributes that are a hard cut-off for finishing (``polls_close``).
 
     An attribute is one when the cases that finished by ``end`` had, nearly all of them
     (:data:`CUTOFF_SHARE`), finished at or before its value: nobody finishes after it, so a
-    follow-up after it comes too late. Read from the events up to ``end`` only.
+    follow-up after it comes too late. Read from the events up to ``end`` only. ``known``:
+    the values already read (:func:`_known_times`), at least for the finished cases.
     """
-    import ibis
-
     done = ct[ct["status"].isin(["finished", "reversed"]) & ct["finished_at"].notna()]
     if done.empty or not time_attrs:
         return []
-    filt = ibis.memtable({"case_id": done["case_id"].astype(str).tolist()})
-    known = _first_known(_upto(log, end), list(time_attrs), filt)
+    if known is None:
+        known = _known_times(log, end, time_attrs, done["case_id"].tolist())
     fin = done.set_index("case_id")["finished_at"]
     out = []
     for a in time_attrs:
-        if f"{a}__v" not in known.columns:
-            continue
-        val = _naive_utc(known[f"{a}__v"]).dropna()
+        val = known[a].dropna()
         both = fin.reindex(val.index).dropna()
         if len(both) < MIN_CUTOFF_CASES:
             continue
         if float((both <= val.reindex(both.index)).mean()) >= CUTOFF_SHARE:
             out.append(a)
     return out
+
+
+def _take_sooner(deadline: pd.Series, kind: pd.Series, other: pd.Series,
+                 label: Any) -> tuple[pd.Series, pd.Series]:
+    """``deadline`` replaced by ``other`` where that is sooner (or the only one), and the
+    ``kind`` of each by ``label`` (a name, or one per row) there."""
+    sooner = other.notna() & (deadline.isna() | (other < deadline))
+    return deadline.where(~sooner, other), kind.where(~sooner, label)
+
+
+def _cutoff_times(log: Any, ct: pd.DataFrame, end: datetime) -> tuple[list[str], pd.DataFrame]:
+    """The cut-off attributes at ``end`` and each case's earliest cut-off.
+
+    One read of the time attributes serves both. The frame is indexed by case id, with
+    ``cutoff_at`` (``NaT`` without one) and ``cutoff`` (the attribute).
+    """
+    ids = pd.Index(ct["case_id"].astype(str), name="case_id")
+    at = pd.Series(pd.NaT, index=ids, dtype="datetime64[ns]")
+    kind = pd.Series(None, index=ids, dtype=object)
+    attrs = _time_attributes(log)
+    names: list[str] = []
+    if attrs and len(ids):
+        known = _known_times(log, end, attrs, list(ids)).reindex(ids)
+        names = cutoff_attributes(log, ct, attrs, end, known=known)
+        for a in names:
+            at, kind = _take_sooner(at, kind, known[a], a)
+    return names, pd.DataFrame({"cutoff_at": at, "cutoff": kind})
 
 
 def _slug(a: str) -> str:
@@ -1211,29 +1248,15 @@ def follow_through_queue(
     stale = live[stale_mask]
     live = live[~stale_mask]
     # cut-offs: each live case's own earliest one; a case past it can no longer finish
-    cutoffs = cutoff_attributes(log, ct, _time_attributes(log), end)
-    cut_at = pd.Series(pd.NaT, index=live.index, dtype="datetime64[ns]")
-    cut_kind = pd.Series(None, index=live.index, dtype=object)
-    if cutoffs and len(live):
-        import ibis
-
-        known = _first_known(_upto(log, end), cutoffs,
-                             ibis.memtable({"case_id": live["case_id"].tolist()}))
-        for a in cutoffs:
-            if f"{a}__v" not in known.columns:
-                continue
-            at = _naive_utc(known[f"{a}__v"].reindex(live["case_id"]))
-            at = pd.Series(at.to_numpy(), index=live.index).astype("datetime64[ns]")
-            sooner = at.notna() & (cut_at.isna() | (at < cut_at))
-            cut_at = cut_at.where(~sooner, at)
-            cut_kind = cut_kind.where(~sooner, a)
-    past = (cut_at.notna() & (cut_at < pd.Timestamp(end))).to_numpy()
-    past_out = pd.DataFrame({"case": live.loc[past, "case_id"].astype(str),
-                             "stage": live.loc[past, "stage"],
-                             "cutoff": cut_kind[past], "cutoff_at": cut_at[past],
-                             "last_event_at": live.loc[past, "last_event_at"]}
-                            ).reset_index(drop=True)
-    live = live[~past].assign(_cut_at=cut_at[~past], _cut_kind=cut_kind[~past])
+    cutoffs, cut = _cutoff_times(log, ct, end)
+    at_live = cut.reindex(live["case_id"])
+    past = (at_live["cutoff_at"] < pd.Timestamp(end)).to_numpy()
+    past_out = pd.DataFrame({"case": live.loc[past, "case_id"].astype(str).to_numpy(),
+                             "stage": live.loc[past, "stage"].to_numpy(),
+                             "cutoff": at_live["cutoff"].to_numpy()[past],
+                             "cutoff_at": at_live["cutoff_at"].to_numpy()[past],
+                             "last_event_at": live.loc[past, "last_event_at"].to_numpy()})
+    live = live[~past]
     X = _features_at(model, log, journey, end, ct, live["case_id"].tolist())
     live = live.set_index("case_id").loc[X.index].reset_index()
     weak = None if use_weak_model else weak_model_reason(model)
@@ -1254,14 +1277,10 @@ def follow_through_queue(
     kind = pd.Series("going cold", index=live.index)
     deadline = dl_cold
     if journey.timeout is not None:
-        dl_to = live["last_event_at"] + journey.timeout
-        sooner = deadline.isna() | (dl_to < deadline)
-        deadline = deadline.where(~sooner, dl_to)
-        kind = kind.where(~sooner, "timeout")
-    cut_at = live["_cut_at"].astype("datetime64[ns]")
-    sooner = cut_at.notna() & (deadline.isna() | (cut_at < deadline))
-    deadline = deadline.where(~sooner, cut_at)
-    kind = kind.where(~sooner, live["_cut_kind"])
+        deadline, kind = _take_sooner(deadline, kind, live["last_event_at"] + journey.timeout,
+                                      "timeout")
+    mine = cut.reindex(live["case_id"]).set_axis(live.index)
+    deadline, kind = _take_sooner(deadline, kind, mine["cutoff_at"], mine["cutoff"])
     kind = kind.where(deadline.notna(), None)
     # urgency grows from 0.5 at entry to 1 at the case's own deadline (1 without a deadline)
     window = (deadline - live["entered_last_mile_at"]).dt.total_seconds() / _H
