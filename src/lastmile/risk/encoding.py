@@ -626,11 +626,10 @@ class PrefixEncoder:
                      _es=t.timestamp.epoch_seconds().cast("float64"))
         if max_prefix is not None and not last_only:
             t = t.filter(t.prefix_length <= int(max_prefix))
-        if self._of("posgap"):
-            t = t.mutate(_gap=(t._es - t._es.lag().over(wl)) / 3600.0)
+        # the previous event's time, as a column: the position gaps read it inside a window
+        t = t.mutate(_prev=t._es.lag().over(wl))
         cols: dict[str, ir.Value] = {
             "_start": t._es.min().over(w),
-            "_prev": t._es.lag().over(wl),
             "hour": t.timestamp.hour(),
             "weekday": t.timestamp.day_of_week.index(),
             "month": t.timestamp.month(),
@@ -654,7 +653,7 @@ class PrefixEncoder:
             cols[name] = ibis.ifelse(t.prefix_length == i, t.resource.cast("string"),
                                      ibis.null().cast("string")).max().over(w)
         for name, i in self._of("posgap"):
-            cols[name] = ibis.ifelse(t.prefix_length == i, t._gap,
+            cols[name] = ibis.ifelse(t.prefix_length == i, (t._es - t._prev) / 3600.0,
                                      ibis.null().cast("float64")).max().over(w)
         for name, (i, a) in self._of("posattr"):
             dt = self.attr_kinds_[a][1]
