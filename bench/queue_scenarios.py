@@ -147,11 +147,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
     pooled["lost"] = y * value
 
     def top_tenth(score: str) -> pd.DataFrame:
-        parts = []
-        for _, g in pooled.groupby("date"):
-            g = g.sort_values(score, ascending=False, kind="mergesort")
-            parts.append(g.head(max(1, math.ceil(0.1 * len(g)))))
-        return pd.concat(parts)
+        return pd.concat([tenth(g, score) for _, g in pooled.groupby("date")])
 
     top_q = top_tenth("priority")
     top_ru = top_tenth("risk_urgency")
@@ -160,13 +156,12 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
             (("queue", top_q), ("risk_urgency", top_ru), ("risk", top_r))}
     pooled["knowable"] = knowable
     # the ceiling: the top tenth of each moment by the knowable oracle (ties shared fairly)
-    sizes = pooled.groupby("date").size()
-    top_n = sizes.map(lambda n: max(1, math.ceil(0.1 * n)))
-    knowable_rate = float(sum(
-        top_rate(g["knowable"].to_numpy(), g["failed"].to_numpy()) * top_n[d]
-        for d, g in pooled.groupby("date")) / top_n.sum())
+    groups = [g for _, g in pooled.groupby("date")]
+    known_top = [top_rate(g["knowable"].to_numpy(), g["failed"].to_numpy()) for g in groups]
+    top_n = [max(1, math.ceil(0.1 * len(g))) for g in groups]
+    knowable_rate = float(np.dot(known_top, top_n) / sum(top_n))
     lost_avg = float(pooled["lost"].mean())
-    moments = [per_moment(g) for _, g in pooled.groupby("date")]
+    moments = [per_moment(g, k) for g, k in zip(groups, known_top, strict=True)]
     return {
         "scenario": name, "cases": int(s.truth["n_cases"]), "seed": seed,
         "as_of": [str(d) for d in sorted(pooled["as_of"].unique())], "dates": dates,
@@ -197,22 +192,28 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
     }
 
 
-def per_moment(g: pd.DataFrame) -> dict[str, Any]:
+def tenth(g: pd.DataFrame, score: str) -> pd.DataFrame:
+    """The first tenth (at least one row) of ``g`` by ``score``, ties in the rows' order (the
+    queue's own order)."""
+    head = g.sort_values(score, ascending=False, kind="mergesort")
+    return head.head(max(1, math.ceil(0.1 * len(head))))
+
+
+def per_moment(g: pd.DataFrame, knowable_top: float) -> dict[str, Any]:
     """One moment's recent queued cases: sizes, the model's training, AUCs and top-tenth lifts.
 
     ``g`` holds the pooled rows of one moment (``failed``, ``risk``, ``risk_urgency``,
-    ``knowable`` and the moment's bookkeeping columns).
+    ``knowable`` and the moment's bookkeeping columns); ``knowable_top`` is the fail rate of
+    its top tenth by the knowable oracle (:func:`top_rate`).
     """
     y = g["failed"].to_numpy()
     base = float(y.mean()) if len(y) else float("nan")
 
-    def lift(score: np.ndarray) -> float | None:
-        return round(top_rate(score, y) / base, 2) if base > 0 else None
-
-    def top(col: str) -> float | None:  # the queue's own order (ties as the queue breaks them)
-        head = g.sort_values(col, ascending=False, kind="mergesort")
-        rate = float(head.head(max(1, math.ceil(0.1 * len(head))))["failed"].mean())
+    def lift(rate: float) -> float | None:
         return round(rate / base, 2) if base > 0 else None
+
+    def top(col: str) -> float | None:
+        return lift(float(tenth(g, col)["failed"].mean()))
 
     return {
         "as_of": str(g["as_of"].iloc[0])[:16], "recent_cases": len(g),
@@ -223,7 +224,7 @@ def per_moment(g: pd.DataFrame) -> dict[str, Any]:
         "auc_risk": round(roc_auc(y, g["risk"].to_numpy()), 3),
         "auc_oracle_knowable": round(roc_auc(y, g["knowable"].to_numpy()), 3),
         "lift_no_value": top("risk_urgency"), "lift_by_risk": top("risk"),
-        "lift_knowable_oracle": lift(g["knowable"].to_numpy()),
+        "lift_knowable_oracle": lift(knowable_top),
     }
 
 
