@@ -39,7 +39,9 @@ last one is not in ``among`` are left out; ``{kind: attribute_never_true, attrib
 positive when no event has A true), ``outcome_activities`` (declared to the encoder, which cuts
 before them and refuses them as features), ``outcome_attributes`` (attributes that carry the
 label, refused as features), ``attributes`` (the attributes used as features,
-default all), ``exclude_attributes``.
+default all), ``exclude_attributes``, ``fill_forward`` (attributes whose missing values take
+the case's last known value, in event order, before anything else: their BPIC 2012
+preprocessing does this to the resource).
 """
 
 from __future__ import annotations
@@ -86,6 +88,8 @@ def _bpic2012(target: str, published: float) -> dict[str, Any]:
         "lifecycle": "all", "activity_with_lifecycle": "lifecycle:transition",
         "label": {"kind": "last_of", "prefix": "O_", "target": target,
                   "among": BPIC12_OUTCOMES},
+        # their preprocessing forward-fills the resource (and every attribute) within a case
+        "fill_forward": ["resource"],
         "attributes": ["AMOUNT_REQ"]}
 
 
@@ -98,22 +102,26 @@ TASKS: dict[str, dict[str, Any]] = {
         "log": str(DATA / "sepsis" / "sepsis.csv.gz"), "published": 0.869,
         "require_any": RELEASES,
         "label": {"kind": "activity", "activity": "Admission IC", "cut": True},
-        "outcome_activities": ["Admission IC"], "attributes": SEPSIS_CASE},
+        "outcome_activities": ["Admission IC"], "attributes": SEPSIS_CASE,
+        "fill_forward": ["resource"]},
     "sepsis_3": {
         "log": str(DATA / "sepsis" / "sepsis.csv.gz"), "published": 0.714,
         "require_any": RELEASES,
         "label": {"kind": "activity", "activity": "Release A", "cut": True},
-        "outcome_activities": ["Release A"], "attributes": SEPSIS_CASE},
+        "outcome_activities": ["Release A"], "attributes": SEPSIS_CASE,
+        "fill_forward": ["resource"]},
     "hospital_billing_2": {
         "log": str(DATA / "hospital_billing" / "hospital_billing.csv.gz"), "published": 0.897,
         "require_any": ["BILLED", "DELETE", "FIN"],
         "label": {"kind": "attribute_never_true", "attribute": "isclosed"},
-        "outcome_attributes": ["isclosed"], "attributes": HOSPITAL},
+        "outcome_attributes": ["isclosed"], "attributes": HOSPITAL,
+        "fill_forward": ["resource"]},
     "hospital_billing_3": {
         "log": str(DATA / "hospital_billing" / "hospital_billing.csv.gz"), "published": 0.758,
         "require_any": ["BILLED", "DELETE", "FIN"],
         "label": {"kind": "activity", "activity": "REOPEN", "cut": True},
-        "outcome_activities": ["REOPEN"], "attributes": HOSPITAL},
+        "outcome_activities": ["REOPEN"], "attributes": HOSPITAL,
+        "fill_forward": ["resource"]},
 }
 
 #: The small grid searched on the validation slice of the training cases.
@@ -171,6 +179,8 @@ def labelled_table(task: dict[str, Any]) -> tuple[Any, ibis.Table, pd.Series]:
     life = task.get("activity_with_lifecycle")
     if life:
         t = t.mutate(activity=t.activity.concat("-", t[life].upper()))
+    for col in task.get("fill_forward", []):
+        t = fill_forward(t, col)
     if task.get("require_any"):
         ok = (t.filter(t.activity.isin(task["require_any"])).select("case_id").distinct())
         t = t.semi_join(ok, "case_id")
@@ -206,6 +216,20 @@ def labelled_table(task: dict[str, Any]) -> tuple[Any, ibis.Table, pd.Series]:
     y.index = y.index.astype(str)
     # materialise once: every later query would otherwise redo the filtering and the cut
     return log, t.cache(), y.sort_index()
+
+
+def fill_forward(t: ibis.Table, col: str) -> ibis.Table:
+    """``t`` with each missing ``col`` replaced by the case's last known value before it.
+
+    Events are taken in ``(timestamp, event_index)`` order. A run of missing values starts a
+    new block only when a value is present, so the block's one non-missing value is its
+    first; values missing before a case's first known one stay missing.
+    """
+    order = ["timestamp", "event_index"]
+    w = ibis.window(group_by="case_id", order_by=order)
+    t = t.mutate(_ff_block=t[col].notnull().cast("int64").cumsum().over(w))
+    filled = t[col].max().over(ibis.window(group_by=["case_id", "_ff_block"]))
+    return t.mutate(**{col: filled}).drop("_ff_block")
 
 
 def max_prefix_length(t: ibis.Table, y: pd.Series, cap: int = 40) -> int:

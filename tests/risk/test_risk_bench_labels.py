@@ -169,3 +169,31 @@ def test_validation_search_with_offsets_and_ensembles(bench, signed_task) -> Non
         assert row["candidate"] != "single"
     elif best_ens < best_single:
         assert row["candidate"] == "single"
+
+
+def test_fill_forward_takes_the_last_known_value_within_the_case(bench) -> None:
+    # hand-made: case a has a leading gap (stays missing), a gap after r1 and one after r2;
+    # the rows are out of order on purpose (events are taken by time, then event_index)
+    import ibis
+
+    ts = pd.Timestamp("2024-01-01")
+    rows = [
+        ("a", 3, ts + pd.Timedelta(hours=3), None),
+        ("a", 0, ts, None),
+        ("a", 1, ts + pd.Timedelta(hours=1), "r1"),
+        ("a", 2, ts + pd.Timedelta(hours=1), None),   # same time as r1, later index
+        ("a", 4, ts + pd.Timedelta(hours=4), "r2"),
+        ("a", 5, ts + pd.Timedelta(hours=5), None),
+        ("b", 0, ts, None),                            # another case: nothing leaks across
+        ("b", 1, ts + pd.Timedelta(hours=2), "r9"),
+    ]
+    df = pd.DataFrame(rows, columns=["case_id", "event_index", "timestamp", "resource"])
+    out = (bench.fill_forward(ibis.memtable(df), "resource").execute()
+           .sort_values(["case_id", "event_index"]))
+    got = dict(zip(zip(out["case_id"], out["event_index"], strict=True), out["resource"],
+                   strict=True))
+    expected = {("a", 0): None, ("a", 1): "r1", ("a", 2): "r1", ("a", 3): "r1",
+                ("a", 4): "r2", ("a", 5): "r2", ("b", 0): None, ("b", 1): "r9"}
+    assert {k: (None if pd.isna(v) else v) for k, v in got.items()} == expected
+    assert list(out.columns) == list(df.columns)
+    assert bench.TASKS["bpic2012_cancelled"]["fill_forward"] == ["resource"]
