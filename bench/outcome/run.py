@@ -65,6 +65,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import lastmile  # noqa: E402
 from lastmile.errors import LastmileError  # noqa: E402
 from lastmile.risk import PrefixEncoder, RiskModel, evaluate, temporal_split  # noqa: E402
+from lastmile.risk.evaluate import auc_interval  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 
@@ -158,6 +159,9 @@ DEFAULT_ENCODINGS = ("base", "extended", "positions")
 MAX_POSITIONS = 10
 #: The ``top<k>`` ensemble candidate averages this many of the best single models.
 TOP = 3
+#: The test AUC's interval: this level, from this many resamples of the test cases.
+INTERVAL = 0.9
+BOOTSTRAP = 200
 #: ``--offset``: whether the boosters start from the per-prefix-length offset.
 OFFSETS = {"off": (False,), "on": (True,), "choose": (False, True)}
 
@@ -502,8 +506,16 @@ def run_task(name: str, task: dict[str, Any], *, search: bool, n_jobs: int,
                        "calibration": model.calibrator_})
     p = combine(risks_te)
     ev = evaluate(yte, p, Xte.prefix_lengths)
+    # how much the figure could move with other test cases: a bootstrap over whole cases
+    lo, hi = auc_interval(yte, p, np.asarray(Xte.case_ids, dtype=str), level=INTERVAL,
+                          n_boot=BOOTSTRAP, prefix_lengths=Xte.prefix_lengths)
+    if scores_dir is not None:
+        np.savez_compressed(Path(scores_dir) / f"test_scores_{name}.npz", risk=p, y=yte,
+                            prefix_length=Xte.prefix_lengths,
+                            case_id=np.asarray(Xte.case_ids, dtype=str))
     return {
         "task": name, "published": task.get("published"), "auc": round(ev.weighted_auc, 4),
+        "auc_interval": [round(lo, 4), round(hi, 4)], "interval_level": INTERVAL,
         "auc_pooled": round(ev.auc, 4), "brier": round(ev.brier, 4),
         "max_prefix": max_len, "test_prefixes": ev.n, "train_prefixes": len(Xtr),
         "cases": len(y), "positive_rate": round(float(y.mean()), 3),
@@ -557,14 +569,18 @@ def settings(m: dict[str, Any], bags: int = 1) -> str:
 
 def markdown(rows: list[dict[str, Any]], command: str) -> str:
     """The results table in Markdown."""
-    lines = ["| task | published AUC | our AUC | Δ | candidate chosen on validation | "
+    level = f"{INTERVAL:.0%}"
+    lines = [f"| task | published AUC | our AUC | {level} interval (case bootstrap) | Δ | "
+             "candidate chosen on validation | "
              "max prefix | test prefixes | train / test cases | settings | time |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         pub = r["published"]
         delta = f"{r['auc'] - pub:+.3f}" if pub is not None else ""
         members = " + ".join(settings(m, r.get("bags", 1)) for m in r["members"])
+        lo, hi = r.get("auc_interval", (math.nan, math.nan))
         lines.append(f"| {r['task']} | {pub if pub is not None else '–'} | {r['auc']:.3f} | "
+                     f"{lo:.3f}–{hi:.3f} | "
                      f"{delta} | {r['candidate']} | {r['max_prefix']} | {r['test_prefixes']} | "
                      f"{r['train_cases']} / {r['test_cases']} | {members} | "
                      f"{r['seconds']:.0f} s |")
@@ -616,8 +632,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="run the search on the training cases only and print its validation "
                          "AUCs; the test cases are never scored")
     ap.add_argument("--save-scores", action="store_true",
-                    help="with --validation-only: also save every candidate's validation risks "
-                         "(validation_scores_<task>.npz), to study other combinations")
+                    help="also save every candidate's validation risks "
+                         "(validation_scores_<task>.npz), to study other combinations, and "
+                         "unless --validation-only the test risks (test_scores_<task>.npz)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "outcome" / "out"))
     args = ap.parse_args(argv)
     groups = [e.strip() for e in args.encodings.split(",") if e.strip()]
@@ -656,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
                      encodings={e: ENCODINGS[e] for e in groups},
                      validation_only=args.validation_only, ensembles=args.ensembles,
                      offsets=OFFSETS[args.offset],
-                     scores_dir=out if args.validation_only and args.save_scores else None)
+                     scores_dir=out if args.save_scores else None)
         rows.append(r)
         if args.validation_only:
             best = max(r["search"], key=lambda s: s["val_auc"]) if r["search"] else {}
@@ -668,7 +685,9 @@ def main(argv: list[str] | None = None) -> int:
                                                              "results": rows}, indent=1))
             continue
         pub = f"{r['published']:.3f}" if r["published"] is not None else "  –  "
-        print(f"{name:22s} published {pub}  ours {r['auc']:.3f}  (pooled {r['auc_pooled']:.3f},"
+        lo, hi = r["auc_interval"]
+        print(f"{name:22s} published {pub}  ours {r['auc']:.3f} ({r['interval_level']:.0%} "
+              f"interval {lo:.3f}–{hi:.3f})  (pooled {r['auc_pooled']:.3f},"
               f" Brier {r['brier']:.3f}, max prefix {r['max_prefix']}, "
               f"{r['train_cases']}/{r['test_cases']} cases, chosen {r['candidate']}, "
               f"{r['seconds']}s)", flush=True)

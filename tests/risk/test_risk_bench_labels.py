@@ -197,3 +197,25 @@ def test_fill_forward_takes_the_last_known_value_within_the_case(bench) -> None:
     assert {k: (None if pd.isna(v) else v) for k, v in got.items()} == expected
     assert list(out.columns) == list(df.columns)
     assert bench.TASKS["bpic2012_cancelled"]["fill_forward"] == ["resource"]
+
+
+def test_test_run_reports_an_interval_and_saves_the_scores(bench, signed_task,
+                                                          tmp_path) -> None:
+    """A test run's AUC comes with a case-bootstrap interval; its saved scores reproduce both."""
+    import numpy as np
+
+    from lastmile.risk.evaluate import auc_interval, evaluate
+
+    row = bench.run_task("signed", signed_task, search=False, n_jobs=1, n_estimators=30,
+                         scores_dir=tmp_path)
+    saved = np.load(tmp_path / "test_scores_signed.npz")
+    ev = evaluate(saved["y"], saved["risk"], saved["prefix_length"])
+    assert row["auc"] == pytest.approx(round(ev.weighted_auc, 4))
+    assert row["test_prefixes"] == len(saved["y"])
+    lo, hi = row["auc_interval"]
+    assert lo < row["auc"] < hi and row["interval_level"] == bench.INTERVAL
+    again = auc_interval(saved["y"], saved["risk"], saved["case_id"], level=bench.INTERVAL,
+                         n_boot=bench.BOOTSTRAP, prefix_lengths=saved["prefix_length"])
+    assert [round(v, 4) for v in again] == [lo, hi]
+    md = bench.markdown([row], "cmd")
+    assert f"{lo:.3f}–{hi:.3f}" in md and "90% interval" in md

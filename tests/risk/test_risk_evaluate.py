@@ -165,3 +165,37 @@ def test_auc_interval_edge_cases() -> None:
     assert all(np.isnan(auc_interval([1, 1, 1], [0.2, 0.5, 0.9], ["a", "b", "c"])))
     with pytest.raises(LastmileError, match="3 labels but 2 groups"):
         auc_interval([0, 1, 1], [0.2, 0.5, 0.9], ["a", "b"])
+
+
+def test_auc_interval_of_the_prefix_weighted_auc() -> None:
+    # cases of 1-4 prefixes (a case has prefixes 1..its length, as in the benchmark); the
+    # interval must equal a plain bootstrap that materialises the drawn cases' rows and
+    # computes evaluate(...).weighted_auc on them, each length's AUC by scikit-learn
+    rng = np.random.default_rng(8)
+    n_cases = 50
+    length = rng.integers(1, 5, n_cases)
+    label = (rng.random(n_cases) < 0.4).astype(int)
+    cases = np.repeat([f"c{i}" for i in range(n_cases)], length)
+    k = np.concatenate([np.arange(1, m + 1) for m in length])
+    y = np.repeat(label, length)
+    p = np.round(y * 0.2 * k + rng.random(len(y)), 2)
+    lo, hi = auc_interval(y, p, cases, level=0.8, n_boot=200, seed=3, prefix_lengths=k)
+    draw = np.random.default_rng(3)
+    ids = pd.factorize(cases)[0]
+    stats = []
+    for _ in range(200):
+        rows = np.concatenate([np.flatnonzero(ids == c) for c in draw.integers(0, n_cases,
+                                                                               n_cases)])
+        per = [(roc_auc_score(y[rows][k[rows] == v], p[rows][k[rows] == v]),
+                (k[rows] == v).sum())
+               for v in np.unique(k[rows]) if 0 < y[rows][k[rows] == v].sum()
+               < (k[rows] == v).sum()]
+        if per:
+            stats.append(np.average([a for a, _ in per], weights=[n for _, n in per]))
+    assert np.allclose([lo, hi], np.quantile(stats, [0.1, 0.9]))
+    point = evaluate(y, p, k).weighted_auc
+    assert lo < point < hi
+    # the pooled AUC's interval is a different statistic (here the lengths differ in rate)
+    assert not np.allclose([lo, hi], auc_interval(y, p, cases, level=0.8, n_boot=200, seed=3))
+    with pytest.raises(LastmileError, match="prefix lengths"):
+        auc_interval(y, p, cases, prefix_lengths=k[:-1])

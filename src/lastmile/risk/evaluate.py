@@ -137,7 +137,8 @@ def _grouped_auc(group: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
 
 
 def auc_interval(y_true: Any, y_score: Any, groups: Any, sample_weight: Any = None, *,
-                 level: float = 0.9, n_boot: int = 200, seed: int = 0) -> tuple[float, float]:
+                 level: float = 0.9, n_boot: int = 200, seed: int = 0,
+                 prefix_lengths: Sequence[int] | None = None) -> tuple[float, float]:
     """A bootstrap interval for :func:`roc_auc` that resamples whole cases (``groups``).
 
     The rows of one case (several prediction points) are not independent; drawing cases with
@@ -145,9 +146,17 @@ def auc_interval(y_true: Any, y_score: Any, groups: Any, sample_weight: Any = No
     ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the resampled AUCs (resamples with
     one class only are skipped); ``(nan, nan)`` when fewer than two resamples have both.
 
+    With ``prefix_lengths`` the statistic is :func:`evaluate`'s ``weighted_auc`` instead: the
+    AUC within each prefix length, averaged with weights equal to the resample's number of
+    prefixes of that length (lengths with one class only in a resample are left out of it).
+
     >>> lo, hi = auc_interval([0, 1, 0, 1, 1, 0], [0.1, 0.9, 0.2, 0.8, 0.7, 0.3],
     ...                       ["a", "b", "c", "d", "e", "f"])
     >>> lo == hi == 1.0  # every resample ranks the failures first
+    True
+    >>> lo, hi = auc_interval([0, 1, 0, 1], [0.1, 0.9, 0.8, 0.7], ["a", "b", "a", "b"],
+    ...                       prefix_lengths=[1, 1, 2, 2])
+    >>> lo == hi == 0.5  # one length ranks perfectly, the other backwards, always as many
     True
     """
     y, p = _check(y_true, y_score)
@@ -159,10 +168,23 @@ def auc_interval(y_true: Any, y_score: Any, groups: Any, sample_weight: Any = No
     n_groups = int(codes.max()) + 1 if len(codes) else 0
     _, score_group = np.unique(p, return_inverse=True)
     rng = np.random.default_rng(seed)
+    lengths: list[np.ndarray] = []
+    if prefix_lengths is not None:
+        k = np.asarray(prefix_lengths)
+        if len(k) != len(y):
+            raise LastmileError(f"{len(y)} labels but {len(k)} prefix lengths")
+        lengths = [np.flatnonzero(k == v) for v in np.unique(k)]
     aucs = []
     for _ in range(n_boot if n_groups else 0):
-        times = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
-        auc = _grouped_auc(score_group, y, w * times[codes])
+        times = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[codes]
+        if not lengths:
+            auc = _grouped_auc(score_group, y, w * times)
+        else:
+            parts = [(_grouped_auc(score_group[i], y[i], w[i] * times[i]), times[i].sum())
+                     for i in lengths]
+            parts = [(a, n) for a, n in parts if not math.isnan(a)]
+            auc = (float(np.average([a for a, _ in parts], weights=[n for _, n in parts]))
+                   if parts else float("nan"))
         if not math.isnan(auc):
             aucs.append(auc)
     if len(aucs) < 2:
