@@ -162,6 +162,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
     knowable_rate = float(np.dot(known_top, top_n) / sum(top_n))
     lost_avg = float(pooled["lost"].mean())
     moments = [per_moment(g, k) for g, k in zip(groups, known_top, strict=True)]
+    lo, hi = lift_interval(groups, "risk_urgency")
     return {
         "scenario": name, "cases": int(s.truth["n_cases"]), "seed": seed,
         "as_of": [str(d) for d in sorted(pooled["as_of"].unique())], "dates": dates,
@@ -172,6 +173,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
         "lift": round(rate["queue"] / base, 2) if base > 0 else None,
         "top_tenth_no_value_fail_rate": round(rate["risk_urgency"], 4),
         "lift_no_value": round(rate["risk_urgency"] / base, 2) if base > 0 else None,
+        "lift_no_value_interval": [round(lo, 2), round(hi, 2)],
         "top_tenth_by_risk_fail_rate": round(rate["risk"], 4),
         "lift_by_risk": round(rate["risk"] / base, 2) if base > 0 else None,
         "top_tenth_knowable_oracle_fail_rate": round(knowable_rate, 4),
@@ -197,6 +199,40 @@ def tenth(g: pd.DataFrame, score: str) -> pd.DataFrame:
     queue's own order)."""
     head = g.sort_values(score, ascending=False, kind="mergesort")
     return head.head(max(1, math.ceil(0.1 * len(head))))
+
+
+def lift_interval(groups: list[pd.DataFrame], score: str, *, level: float = 0.9,
+                  n_boot: int = 1000, seed: int = 0) -> tuple[float, float]:
+    """A bootstrap interval for the pooled top-tenth lift of ``score`` over the ``groups``.
+
+    Each moment's cases are drawn with replacement (as many as it has; the moments stay as
+    they are), each moment's top tenth is taken again from its drawn cases in the order of
+    :func:`tenth` (a case drawn twice counts twice), and the lift is the pooled top tenths'
+    fail rate over the pooled fail rate of the drawn cases. Returns the ``(1 - level) / 2`` and
+    ``(1 + level) / 2`` quantiles; ``(nan, nan)`` when a resample has no failure at all.
+    """
+    rng = np.random.default_rng(seed)
+    # each moment's rows in the order of tenth(), and where each row of g stands in it
+    orders = [np.argsort(-g[score].to_numpy(dtype=float), kind="stable") for g in groups]
+    ordered = [g["failed"].to_numpy(dtype=float)[o] for g, o in zip(groups, orders, strict=True)]
+    lifts = []
+    for _ in range(n_boot):
+        top_f = top_n = all_f = all_n = 0.0
+        for y, order in zip(ordered, orders, strict=True):
+            n = len(y)
+            times = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)[order]
+            want = max(1, math.ceil(0.1 * n))
+            before = np.cumsum(times) - times
+            take = np.clip(want - before, 0.0, times)  # drawn copies inside the top tenth
+            top_f += float(take @ y)
+            top_n += want
+            all_f += float(times @ y)
+            all_n += n
+        if all_f <= 0:
+            return float("nan"), float("nan")
+        lifts.append((top_f / top_n) / (all_f / all_n))
+    lo, hi = np.quantile(lifts, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def per_moment(g: pd.DataFrame, knowable_top: float) -> dict[str, Any]:
@@ -274,16 +310,19 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
         "group's mean): what the causes known before the last mile give on their own (the "
         "model may do better where waits and pace, which build up later, carry causes too).",
         "",
+        "*Interval*: 90 % bootstrap interval of the queue-no-value lift (each moment's "
+        "recent cases drawn with replacement, its top tenth taken again).", "",
         "| scenario | recent queued | failed | average fail rate | top tenth, queue no value "
-        "| top tenth, by risk | top tenth, queue with value: failed · value lost | AUC risk | "
-        "AUC oracle | AUC oracle, knowable | top tenth, knowable oracle | ≥ 1.5× |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|",
+        "| interval | top tenth, by risk | top tenth, queue with value: failed · value lost "
+        "| AUC risk | AUC oracle | AUC oracle, knowable | top tenth, knowable oracle | ≥ 1.5× |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|:-:|",
     ]
     for r in results:
         lines.append(
             f"| {r['scenario']} | {r['recent_cases']:,} | {r['failures']:,} | "
             f"{r['fail_rate']:.1%} | {r['top_tenth_no_value_fail_rate']:.1%} "
-            f"({r['lift_no_value']}×) | {r['top_tenth_by_risk_fail_rate']:.1%} "
+            f"({r['lift_no_value']}×) | {r['lift_no_value_interval'][0]}–"
+            f"{r['lift_no_value_interval'][1]}× | {r['top_tenth_by_risk_fail_rate']:.1%} "
             f"({r['lift_by_risk']}×) | {r['top_tenth_fail_rate']:.1%} ({r['lift']}×) · "
             f"{r['value_lost_lift']}× | {r['auc_risk']:.3f} | {r['auc_oracle']:.3f} | "
             f"{r['auc_oracle_knowable']:.3f} | "

@@ -81,3 +81,34 @@ def test_top_rate_shares_ties_at_the_cut_off():
     assert top_rate(score, failed, share=0.001) == 1.0
     # one tie group only: the overall rate
     assert np.isclose(top_rate(np.ones(10), failed, share=0.3), failed.mean())
+
+
+def test_lift_interval_is_a_bootstrap_within_each_moment():
+    # two moments of a queue in its own order; the interval must equal a plain bootstrap
+    # that materialises each moment's drawn rows and takes their top tenth with tenth()
+    import pandas as pd
+
+    b = _bench()
+    rng = np.random.default_rng(4)
+    groups = []
+    for size, rate in ((37, 0.2), (58, 0.1)):
+        score = np.round(rng.random(size), 1)  # ties, kept in the queue's order
+        failed = (rng.random(size) < rate * (1 + 2 * score)).astype(int)
+        groups.append(pd.DataFrame({"risk_urgency": score, "failed": failed}))
+    lo, hi = b.lift_interval(groups, "risk_urgency", level=0.8, n_boot=300, seed=9)
+    draw = np.random.default_rng(9)
+    lifts = []
+    for _ in range(300):
+        tops, alls = [], []
+        for g in groups:
+            picked = g.iloc[np.sort(draw.integers(0, len(g), len(g)))]
+            tops.append(b.tenth(picked, "risk_urgency")["failed"])
+            alls.append(picked["failed"])
+        lifts.append(pd.concat(tops).mean() / pd.concat(alls).mean())
+    assert np.allclose([lo, hi], np.quantile(lifts, [0.1, 0.9]))
+    point = (pd.concat([b.tenth(g, "risk_urgency")["failed"] for g in groups]).mean()
+             / pd.concat([g["failed"] for g in groups]).mean())
+    assert lo < point < hi
+    # no failure anywhere: no interval
+    none = [g.assign(failed=0) for g in groups]
+    assert all(math.isnan(v) for v in b.lift_interval(none, "risk_urgency", n_boot=5))
