@@ -179,7 +179,9 @@ def _cases(table: Any, journey: Journey, end: datetime) -> pd.DataFrame:
     for c in df.columns:
         if c.endswith("_at"):
             df[c] = pd.to_datetime(df[c])
-    return df.reset_index(drop=True)
+    # the engine returns rows in any order; the training grid (its spacing is a float sum)
+    # and the model's rows follow this order, so fix it: same log, same queue
+    return df.sort_values("case_id", kind="mergesort").reset_index(drop=True)
 
 
 def _closed(ct: pd.DataFrame, journey: Journey, end: datetime) -> pd.DataFrame:

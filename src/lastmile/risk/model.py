@@ -182,7 +182,8 @@ class RiskModel:
                   "num_leaves": self.num_leaves, "min_child_samples": self.min_child_samples,
                   "feature_fraction": self.feature_fraction, "lambda_l2": self.lambda_l2,
                   "max_cat_to_onehot": self.max_cat_to_onehot, "seed": self.random_state,
-                  "num_threads": self.n_jobs, "verbosity": -1, "deterministic": True}
+                  "num_threads": self.n_jobs, "verbosity": -1, "deterministic": True,
+                  "force_col_wise": True}
         params.update(getattr(self, "chosen_", None) or {})
         return params
 
