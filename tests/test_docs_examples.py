@@ -10,8 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+PROMPT = re.compile(r"^\s*>>> ", re.M)  # an example line, not ``>>>`` named in the text
 PAGES = sorted(p for p in [*ROOT.glob("docs/**/*.md"), ROOT / "README.md"]
-               if ">>>" in p.read_text(encoding="utf-8"))
+               if PROMPT.search(p.read_text(encoding="utf-8")))
 
 
 def examples(page: Path) -> list[doctest.DocTest]:
