@@ -194,11 +194,20 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
     }
 
 
-def tenth(g: pd.DataFrame, score: str) -> pd.DataFrame:
-    """The first tenth (at least one row) of ``g`` by ``score``, ties in the rows' order (the
+def queue_order(g: pd.DataFrame, score: str) -> np.ndarray:
+    """Row positions of ``g`` by ``score``, highest first, ties in the rows' order (the
     queue's own order)."""
-    head = g.sort_values(score, ascending=False, kind="mergesort")
-    return head.head(max(1, math.ceil(0.1 * len(head))))
+    return np.argsort(-g[score].to_numpy(dtype=float), kind="stable")
+
+
+def tenth_size(n: int) -> int:
+    """How many rows a top tenth of ``n`` rows has (at least one)."""
+    return max(1, math.ceil(0.1 * n))
+
+
+def tenth(g: pd.DataFrame, score: str) -> pd.DataFrame:
+    """The first tenth of ``g`` in :func:`queue_order`."""
+    return g.iloc[queue_order(g, score)[:tenth_size(len(g))]]
 
 
 def lift_interval(groups: list[pd.DataFrame], score: str, *, level: float = 0.9,
@@ -212,16 +221,16 @@ def lift_interval(groups: list[pd.DataFrame], score: str, *, level: float = 0.9,
     ``(1 + level) / 2`` quantiles; ``(nan, nan)`` when a resample has no failure at all.
     """
     rng = np.random.default_rng(seed)
-    # each moment's rows in the order of tenth(), and where each row of g stands in it
-    orders = [np.argsort(-g[score].to_numpy(dtype=float), kind="stable") for g in groups]
-    ordered = [g["failed"].to_numpy(dtype=float)[o] for g, o in zip(groups, orders, strict=True)]
+    # each moment's failures in queue order, with that order to map the draws onto it
+    moments = [(o, g["failed"].to_numpy(dtype=float)[o])
+               for g, o in ((g, queue_order(g, score)) for g in groups)]
     lifts = []
     for _ in range(n_boot):
         top_f = top_n = all_f = all_n = 0.0
-        for y, order in zip(ordered, orders, strict=True):
+        for order, y in moments:
             n = len(y)
             times = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)[order]
-            want = max(1, math.ceil(0.1 * n))
+            want = tenth_size(n)
             before = np.cumsum(times) - times
             take = np.clip(want - before, 0.0, times)  # drawn copies inside the top tenth
             top_f += float(take @ y)

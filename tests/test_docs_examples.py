@@ -21,7 +21,7 @@ def examples(page: Path) -> list[doctest.DocTest]:
     text = page.read_text(encoding="utf-8")
     tests = []
     for i, m in enumerate(FENCE.finditer(text)):
-        if ">>>" in m.group(1):
+        if PROMPT.search(m.group(1)):
             line = text[:m.start()].count("\n") + 1
             tests.append(parser.get_doctest(m.group(1), {}, f"{page.name}[{i}]",
                                             str(page), line))

@@ -40,8 +40,8 @@ positive when no event has A true), ``outcome_activities`` (declared to the enco
 before them and refuses them as features), ``outcome_attributes`` (attributes that carry the
 label, refused as features), ``attributes`` (the attributes used as features,
 default all), ``exclude_attributes``, ``fill_forward`` (attributes whose missing values take
-the case's last known value, in event order, before anything else: their BPIC 2012
-preprocessing does this to the resource).
+the case's last known value, in event order, before anything else: their preprocessing does
+this to the resource and every attribute).
 """
 
 from __future__ import annotations
@@ -165,6 +165,9 @@ BOOTSTRAP = 200
 #: ``--offset``: whether the boosters start from the per-prefix-length offset.
 OFFSETS = {"off": (False,), "on": (True,), "choose": (False, True)}
 
+#: The order of a case's events.
+EVENT_ORDER = ["timestamp", "event_index"]
+
 _LOGS: dict[tuple[str, str], Any] = {}
 
 
@@ -190,7 +193,7 @@ def labelled_table(task: dict[str, Any]) -> tuple[Any, ibis.Table, pd.Series]:
         t = t.semi_join(ok, "case_id")
     label = task["label"]
     kind = label["kind"]
-    order = ["timestamp", "event_index"]
+    order = EVENT_ORDER
     if kind == "activity":
         hits = t.filter(t.activity == label["activity"])
         pos = hits.select("case_id").distinct().execute()["case_id"]
@@ -229,8 +232,7 @@ def fill_forward(t: ibis.Table, col: str) -> ibis.Table:
     new block only when a value is present, so the block's one non-missing value is its
     first; values missing before a case's first known one stay missing.
     """
-    order = ["timestamp", "event_index"]
-    w = ibis.window(group_by="case_id", order_by=order)
+    w = ibis.window(group_by="case_id", order_by=EVENT_ORDER)
     t = t.mutate(_ff_block=t[col].notnull().cast("int64").cumsum().over(w))
     filled = t[col].max().over(ibis.window(group_by=["case_id", "_ff_block"]))
     return t.mutate(**{col: filled}).drop("_ff_block")
@@ -578,7 +580,7 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
         pub = r["published"]
         delta = f"{r['auc'] - pub:+.3f}" if pub is not None else ""
         members = " + ".join(settings(m, r.get("bags", 1)) for m in r["members"])
-        lo, hi = r.get("auc_interval", (math.nan, math.nan))
+        lo, hi = r["auc_interval"]
         lines.append(f"| {r['task']} | {pub if pub is not None else '–'} | {r['auc']:.3f} | "
                      f"{lo:.3f}–{hi:.3f} | "
                      f"{delta} | {r['candidate']} | {r['max_prefix']} | {r['test_prefixes']} | "
