@@ -187,6 +187,9 @@ def labelled_table(task: dict[str, Any]) -> tuple[Any, ibis.Table, pd.Series]:
     if life:
         t = t.mutate(activity=t.activity.concat("-", t[life].upper()))
     for col in task.get("fill_forward", []):
+        if col not in t.columns:
+            raise LastmileError(f"fill_forward: the log has no column {col!r} "
+                                f"(it has {', '.join(t.columns)})")
         t = fill_forward(t, col)
     if task.get("require_any"):
         ok = (t.filter(t.activity.isin(task["require_any"])).select("case_id").distinct())
@@ -670,12 +673,16 @@ def main(argv: list[str] | None = None) -> int:
     for name, task in tasks.items():
         if name in missing:
             continue
-        r = run_task(name, task, search=not args.no_search, n_jobs=args.n_jobs,
-                     n_estimators=args.n_estimators, bags=args.bags,
-                     encodings={e: ENCODINGS[e] for e in groups},
-                     validation_only=args.validation_only, ensembles=args.ensembles,
-                     offsets=OFFSETS[args.offset],
-                     scores_dir=out if args.save_scores else None)
+        try:
+            r = run_task(name, task, search=not args.no_search, n_jobs=args.n_jobs,
+                         n_estimators=args.n_estimators, bags=args.bags,
+                         encodings={e: ENCODINGS[e] for e in groups},
+                         validation_only=args.validation_only, ensembles=args.ensembles,
+                         offsets=OFFSETS[args.offset],
+                         scores_dir=out if args.save_scores else None)
+        except LastmileError as e:  # a task that cannot run: one line, not a traceback
+            print(f"{name}: error: {e}", file=sys.stderr)
+            return 2
         rows.append(r)
         if args.validation_only:
             best = max(r["search"], key=lambda s: s["val_auc"]) if r["search"] else {}

@@ -219,3 +219,17 @@ def test_test_run_reports_an_interval_and_saves_the_scores(bench, signed_task,
     assert [round(v, 4) for v in again] == [lo, hi]
     md = bench.markdown([row], "cmd")
     assert f"{lo:.3f}–{hi:.3f}" in md and "90% interval" in md
+
+
+def test_a_task_that_cannot_run_is_one_error_line(bench, signed_task, tmp_path,
+                                                  capsys) -> None:
+    """A ``fill_forward`` column the log lacks: exit code 2 and a message naming it."""
+    import yaml
+
+    config = tmp_path / "task.yaml"
+    config.write_text(yaml.safe_dump({"tasks": {"signed": {**signed_task,
+                                                           "fill_forward": ["owner"]}}}))
+    assert bench.main(["--config", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "signed: error: fill_forward: the log has no column 'owner'" in err
+    assert "Traceback" not in err
