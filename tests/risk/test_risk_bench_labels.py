@@ -233,3 +233,71 @@ def test_a_task_that_cannot_run_is_one_error_line(bench, signed_task, tmp_path,
     err = capsys.readouterr().err
     assert "signed: error: fill_forward: the log has no column 'owner'" in err
     assert "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def signed_features(bench, signed_task):
+    """The training prefixes of the signed task and their labels (indexed by case)."""
+    _, table, y = bench.labelled_table(signed_task)
+    log = bench.wrap(lastmile.read_log(str(signed_task["log"])), table)
+    return bench.PrefixEncoder(min_count=10).fit(log).transform(log, max_prefix=5), y
+
+
+def test_folds_split_the_cases_stratified_as_their_search(bench, signed_features) -> None:
+    """Three folds of whole cases, each with its share of positives; row order does not matter."""
+    import numpy as np
+
+    feats, y = signed_features
+    fold = bench.case_folds(feats, y, 3)
+    by_case = pd.DataFrame({"case": feats.case_ids, "fold": fold}).groupby("case")["fold"]
+    assert (by_case.nunique() == 1).all()  # a case's prefixes stay together
+    cases = by_case.first()
+    assert sorted(cases.unique()) == [0, 1, 2]
+    # stratified: the positives and the negatives each split as evenly as they can
+    for label in (0, 1):
+        sizes = cases[y.reindex(cases.index) == label].value_counts()
+        assert sizes.max() - sizes.min() <= 1
+    # the same cases in another row order get the same folds
+    shuffled = feats.subset(np.random.default_rng(0).permutation(len(feats)))
+    again = pd.Series(bench.case_folds(shuffled, y, 3), index=shuffled.case_ids)
+    assert (again.groupby(level=0).first() == cases).all()
+
+
+def test_validation_slices_validate_every_row_once(bench, signed_features) -> None:
+    import numpy as np
+
+    feats, y = signed_features
+    slices = bench.validation_slices(feats, y, 3)
+    assert len(slices) == 3
+    held = [set(zip(xb.case_ids, xb.prefix_lengths, strict=True)) for _, xb in slices]
+    everything = set(zip(feats.case_ids, feats.prefix_lengths, strict=True))
+    assert sum(map(len, held)) == len(everything) and set().union(*held) == everything
+    for (xa, _), h in zip(slices, held, strict=True):
+        assert set(zip(xa.case_ids, xa.prefix_lengths, strict=True)) == everything - h
+        assert not set(xa.case_ids) & {c for c, _ in h}
+    # folds=1 is the one temporal slice of the earlier sessions
+    (xa, xb), = bench.validation_slices(feats, y, 1)
+    ia, ib = bench.inner_split(feats, 0.8)
+    assert np.array_equal(xa.case_ids, ia.case_ids) and np.array_equal(xb.case_ids, ib.case_ids)
+
+
+def test_slices_auc_is_the_mean_of_each_slice_weighted_auc(bench) -> None:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from lastmile.risk.encoding import PrefixFeatures
+
+    def feats(lengths):
+        idx = pd.MultiIndex.from_arrays([[f"c{i}" for i in range(len(lengths))], lengths],
+                                        names=["case_id", "prefix_length"])
+        return PrefixFeatures(X=pd.DataFrame({"x": 0.0}, index=idx), meta=pd.DataFrame(index=idx),
+                              categorical=[])
+
+    # slice 1: all prefixes of length 1; slice 2: lengths 1 and 2, two each way
+    y1, s1 = np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.8, 0.3])     # AUC 0.5
+    y2, s2 = np.array([0, 1, 0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.4, 0.9, 0.1])
+    l2 = [1, 1, 1, 2, 2, 2]
+    slices = [(None, feats([1, 1, 1, 1])), (None, feats(l2))]
+    a2 = (3 * roc_auc_score(y2[:3], s2[:3]) + 3 * roc_auc_score(y2[3:], s2[3:])) / 6
+    got = bench.slices_auc(slices, [y1, y2], [s1, s2])
+    assert got == pytest.approx((roc_auc_score(y1, s1) + a2) / 2)
