@@ -11,6 +11,7 @@ from tests.conftest import shared_file
 import lastmile
 from lastmile.errors import LastmileError
 from lastmile.risk.evaluate import (
+    auc_difference_interval,
     auc_interval,
     brier_score,
     calibration_table,
@@ -199,3 +200,53 @@ def test_auc_interval_of_the_prefix_weighted_auc() -> None:
     assert not np.allclose([lo, hi], auc_interval(y, p, cases, level=0.8, n_boot=200, seed=3))
     with pytest.raises(LastmileError, match="prefix lengths"):
         auc_interval(y, p, cases, prefix_lengths=k[:-1])
+
+
+def test_auc_difference_interval_is_a_paired_bootstrap_over_whole_cases() -> None:
+    # two scores of the same rows (cases of 1-4 prefixes): the interval must equal a plain
+    # bootstrap that draws cases, materialises their rows and takes the difference of the two
+    # prefix-weighted AUCs on the same draw, each length's AUC by scikit-learn
+    rng = np.random.default_rng(21)
+    n_cases = 60
+    length = rng.integers(1, 5, n_cases)
+    label = (rng.random(n_cases) < 0.4).astype(int)
+    cases = np.repeat([f"c{i}" for i in range(n_cases)], length)
+    k = np.concatenate([np.arange(1, m + 1) for m in length])
+    y = np.repeat(label, length)
+    shared = rng.random(len(y))
+    a = np.round(0.3 * y + shared, 2)
+    b = np.round(0.5 * y + shared + 0.3 * rng.random(len(y)), 2)
+
+    def weighted(rows: np.ndarray, s: np.ndarray) -> float:
+        per = [(roc_auc_score(y[rows][k[rows] == v], s[rows][k[rows] == v]),
+                (k[rows] == v).sum())
+               for v in np.unique(k[rows])
+               if 0 < y[rows][k[rows] == v].sum() < (k[rows] == v).sum()]
+        return np.average([x for x, _ in per], weights=[n for _, n in per])
+
+    d, lo, hi = auc_difference_interval(y, a, b, cases, level=0.8, n_boot=200, seed=4,
+                                        prefix_lengths=k)
+    everything = np.arange(len(y))
+    assert d == pytest.approx(weighted(everything, b) - weighted(everything, a), abs=1e-12)
+    draw = np.random.default_rng(4)
+    ids = pd.factorize(cases)[0]
+    diffs = []
+    for _ in range(200):
+        rows = np.concatenate([np.flatnonzero(ids == c)
+                               for c in draw.integers(0, n_cases, n_cases)])
+        diffs.append(weighted(rows, b) - weighted(rows, a))
+    assert np.allclose([lo, hi], np.quantile(diffs, [0.1, 0.9]))
+    assert lo < d < hi
+    # paired: narrower than the difference of two independent draws, since the cases drawn
+    # move both scores together (they share most of their noise here)
+    unpaired = []
+    for _ in range(200):
+        ra, rb = (np.concatenate([np.flatnonzero(ids == c)
+                                  for c in draw.integers(0, n_cases, n_cases)])
+                  for _ in range(2))
+        unpaired.append(weighted(rb, b) - weighted(ra, a))
+    assert hi - lo < 0.7 * np.subtract(*np.quantile(unpaired, [0.9, 0.1]))
+    # a score against itself: no difference in any draw
+    assert auc_difference_interval(y, a, a, cases, n_boot=50) == (0.0, 0.0, 0.0)
+    with pytest.raises(LastmileError, match="labels but"):
+        auc_difference_interval(y, a, b[:-1], cases)

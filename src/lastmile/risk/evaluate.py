@@ -159,14 +159,63 @@ def auc_interval(y_true: Any, y_score: Any, groups: Any, sample_weight: Any = No
     >>> lo == hi == 0.5  # one length ranks perfectly, the other backwards, always as many
     True
     """
-    y, p = _check(y_true, y_score)
+    aucs = _bootstrap_aucs(y_true, [y_score], groups, sample_weight, n_boot=n_boot,
+                           seed=seed, prefix_lengths=prefix_lengths)[:, 0]
+    if len(aucs) < 2:
+        return float("nan"), float("nan")
+    lo, hi = np.quantile(aucs, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+def auc_difference_interval(y_true: Any, score_a: Any, score_b: Any, groups: Any,
+                            sample_weight: Any = None, *, level: float = 0.9,
+                            n_boot: int = 1000, seed: int = 0,
+                            prefix_lengths: Sequence[int] | None = None,
+                            ) -> tuple[float, float, float]:
+    """How much better ``score_b`` ranks the same rows than ``score_a``: AUC(b) − AUC(a).
+
+    A paired bootstrap: whole cases (``groups``) are drawn with replacement as in
+    :func:`auc_interval`, and both scores are judged on the same draw, so what the two share
+    (which cases happen to be in the test) cancels. Returns the difference on the rows as given
+    and the ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the resampled
+    differences; an interval that contains 0 says the rows cannot tell the two apart. With
+    ``prefix_lengths`` the AUC is :func:`evaluate`'s ``weighted_auc``.
+
+    >>> y, cases = [0, 1, 0, 1, 0, 1], ["a", "b", "c", "d", "e", "f"]
+    >>> d, lo, hi = auc_difference_interval(y, [0.5] * 6, [0.1, 0.9, 0.2, 0.8, 0.3, 0.7], cases)
+    >>> d, lo, hi  # b ranks every failure first, a ranks nothing: always 1.0 − 0.5
+    (0.5, 0.5, 0.5)
+    """
+    y = np.asarray(y_true)
+    lengths = None if prefix_lengths is None else np.asarray(prefix_lengths)
+    once = _bootstrap_aucs(y, [score_a, score_b], groups, sample_weight, n_boot=0,
+                           seed=seed, prefix_lengths=lengths, identity=True)
+    point = float(once[0, 1] - once[0, 0]) if len(once) else float("nan")
+    aucs = _bootstrap_aucs(y, [score_a, score_b], groups, sample_weight, n_boot=n_boot,
+                           seed=seed, prefix_lengths=lengths)
+    if len(aucs) < 2:
+        return point, float("nan"), float("nan")
+    lo, hi = np.quantile(aucs[:, 1] - aucs[:, 0], [(1 - level) / 2, (1 + level) / 2])
+    return point, float(lo), float(hi)
+
+
+def _bootstrap_aucs(y_true: Any, scores: list[Any], groups: Any, sample_weight: Any, *,
+                    n_boot: int, seed: int, prefix_lengths: Any = None,
+                    identity: bool = False) -> np.ndarray:
+    """The AUC of every score on each of ``n_boot`` case resamples (rows: resamples).
+
+    Resamples where some score's AUC is undefined (one class only) are left out. With
+    ``identity`` there is one "resample": every case once (the AUCs of the rows as given).
+    """
+    checked = [_check(y_true, sc) for sc in scores]
+    y, parsed = checked[0][0], [p for _, p in checked]
     w = _weights(sample_weight, len(y))
     w = np.ones(len(y)) if w is None else w
     codes = pd.factorize(np.asarray(groups, dtype=str))[0]
     if len(codes) != len(y):
         raise LastmileError(f"{len(y)} labels but {len(codes)} groups")
     n_groups = int(codes.max()) + 1 if len(codes) else 0
-    _, score_group = np.unique(p, return_inverse=True)
+    score_groups = [np.unique(p, return_inverse=True)[1] for p in parsed]
     rng = np.random.default_rng(seed)
     lengths: list[np.ndarray] = []
     if prefix_lengths is not None:
@@ -174,23 +223,24 @@ def auc_interval(y_true: Any, y_score: Any, groups: Any, sample_weight: Any = No
         if len(k) != len(y):
             raise LastmileError(f"{len(y)} labels but {len(k)} prefix lengths")
         lengths = [np.flatnonzero(k == v) for v in np.unique(k)]
-    aucs = []
-    for _ in range(n_boot if n_groups else 0):
-        times = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[codes]
+
+    def one(score_group: np.ndarray, times: np.ndarray) -> float:
         if not lengths:
-            auc = _grouped_auc(score_group, y, w * times)
-        else:
-            parts = [(_grouped_auc(score_group[i], y[i], w[i] * times[i]), times[i].sum())
-                     for i in lengths]
-            parts = [(a, n) for a, n in parts if not math.isnan(a)]
-            auc = (float(np.average([a for a, _ in parts], weights=[n for _, n in parts]))
-                   if parts else float("nan"))
-        if not math.isnan(auc):
-            aucs.append(auc)
-    if len(aucs) < 2:
-        return float("nan"), float("nan")
-    lo, hi = np.quantile(aucs, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+            return _grouped_auc(score_group, y, w * times)
+        parts = [(_grouped_auc(score_group[i], y[i], w[i] * times[i]), times[i].sum())
+                 for i in lengths]
+        parts = [(a, n) for a, n in parts if not math.isnan(a)]
+        return (float(np.average([a for a, _ in parts], weights=[n for _, n in parts]))
+                if parts else float("nan"))
+
+    rows = []
+    for _ in range(1 if identity and n_groups else (n_boot if n_groups else 0)):
+        times = (np.ones(len(y)) if identity else
+                 np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[codes])
+        aucs = [one(g, times) for g in score_groups]
+        if not any(math.isnan(a) for a in aucs):
+            rows.append(aucs)
+    return np.array(rows, dtype=float).reshape(len(rows), len(scores))
 
 
 def brier_score(y_true: Any, y_prob: Any, sample_weight: Any = None) -> float:
