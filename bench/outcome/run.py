@@ -290,9 +290,14 @@ def case_folds(feats: Any, y: pd.Series, k: int, seed: int = FOLD_SEED) -> np.nd
 
     rows = pd.Index(feats.case_ids)
     cases = rows.unique().sort_values()
+    labels = y.reindex(cases)
+    fewest = int(labels.value_counts().reindex([0, 1], fill_value=0).min())
+    if fewest < k:
+        raise LastmileError(f"{k} folds need at least {k} training cases of each outcome; "
+                            f"the rarer outcome has {fewest} (try --folds 1)")
     fold = pd.Series(0, index=cases)
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
-    for f, (_, held) in enumerate(skf.split(np.zeros(len(cases)), y.reindex(cases))):
+    for f, (_, held) in enumerate(skf.split(np.zeros(len(cases)), labels)):
         fold.iloc[held] = f
     return fold.reindex(rows).to_numpy()
 

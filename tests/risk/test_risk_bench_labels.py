@@ -301,3 +301,13 @@ def test_slices_auc_is_the_mean_of_each_slice_weighted_auc(bench) -> None:
     a2 = (3 * roc_auc_score(y2[:3], s2[:3]) + 3 * roc_auc_score(y2[3:], s2[3:])) / 6
     got = bench.slices_auc(slices, [y1, y2], [s1, s2])
     assert got == pytest.approx((roc_auc_score(y1, s1) + a2) / 2)
+
+
+def test_too_few_cases_of_an_outcome_for_the_folds_is_a_clear_error(bench,
+                                                                     signed_features) -> None:
+    feats, y = signed_features
+    rare = y.copy()
+    rare[:] = 0
+    rare.iloc[:2] = 1  # two positive cases: not enough for three folds
+    with pytest.raises(bench.LastmileError, match="3 folds need at least 3 training cases"):
+        bench.case_folds(feats, rare.astype(int), 3)
