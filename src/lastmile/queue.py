@@ -1330,6 +1330,11 @@ def follow_through_queue(
 # ----------------------------------------------------------------------------- evaluation
 
 
+#: ``evaluate_model``'s intervals: this level, from this many draws of the test cases.
+EVALUATION_LEVEL = 0.9
+EVALUATION_RESAMPLES = 200
+
+
 @dataclass(repr=False)
 class ModelEvaluation:
     """A last-mile risk model judged on later cases than it learned from.
@@ -1339,7 +1344,9 @@ class ModelEvaluation:
     remaining to the finish; ``case_auc`` the AUC with one point per case (at entry);
     ``still_open`` the cases in the last mile still open at the end of the test window, left
     out because their outcome is not known yet (when many are, the closed ones lean to the
-    quick outcomes).
+    quick outcomes). ``auc_interval`` and ``case_auc_interval`` are 90 % bootstrap intervals
+    of the two AUCs that draw whole test cases (:func:`lastmile.risk.evaluate.auc_interval`):
+    how far the figure could move with other cases.
     """
 
     evaluation: Any
@@ -1351,6 +1358,8 @@ class ModelEvaluation:
     in_sample: bool
     case_auc: float | None = None
     still_open: int = 0
+    auc_interval: tuple[float, float] = (float("nan"), float("nan"))
+    case_auc_interval: tuple[float, float] = (float("nan"), float("nan"))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json`` (schema ``lastmile.queue-evaluation/1``)."""
@@ -1360,6 +1369,9 @@ class ModelEvaluation:
                 "test_cases": self.test_cases, "still_open": self.still_open,
                 "in_sample": self.in_sample,
                 "auc": _nan_none(ev["auc"]), "auc_at_entry": _nan_none(self.case_auc),
+                "interval_level": EVALUATION_LEVEL,
+                "auc_interval": _interval(self.auc_interval),
+                "auc_at_entry_interval": _interval(self.case_auc_interval),
                 "weighted_auc_by_prefix": _nan_none(ev["weighted_auc"]),
                 "brier": _nan_none(ev["brier"]), "n": ev["n"], "positives": ev["positives"],
                 "by_prefix": _clean(ev["by_prefix"]),
@@ -1392,12 +1404,26 @@ class ModelEvaluation:
                          + ("; the closed ones lean to quick outcomes (quick failures, quick "
                             "finishes): read the calibration with care" if share >= 0.25
                             else ""))
-        lines.append(f"AUC {ev.auc:.3f}" + (f" (at entry into the last mile "
-                                            f"{self.case_auc:.3f})" if self.case_auc
-                                            is not None and not math.isnan(self.case_auc)
-                                            else "")
-                     + f"; Brier {ev.brier:.4f}")
+        entry = ""
+        if self.case_auc is not None and not math.isnan(self.case_auc):
+            entry = (f"; at entry into the last mile {self.case_auc:.3f}"
+                     f"{_interval_text(self.case_auc_interval)}")
+        lines.append(f"AUC {ev.auc:.3f}{_interval_text(self.auc_interval)}{entry}; "
+                     f"Brier {ev.brier:.4f}")
+        if _interval(self.auc_interval) is not None:
+            lines.append(f"(intervals: {EVALUATION_LEVEL:.0%}, from {EVALUATION_RESAMPLES} "
+                         "draws of the test cases with replacement)")
         return "\n".join(lines)
+
+
+def _interval(bounds: tuple[float, float]) -> list[float] | None:
+    lo, hi = bounds
+    return None if math.isnan(lo) or math.isnan(hi) else [round(lo, 4), round(hi, 4)]
+
+
+def _interval_text(bounds: tuple[float, float]) -> str:
+    got = _interval(bounds)
+    return "" if got is None else f" ({got[0]:.3f}–{got[1]:.3f})"
 
 
 def _nan_none(x: Any) -> Any:
@@ -1465,12 +1491,20 @@ def evaluate_model(
     first = ~test.rows["case_id"].duplicated().to_numpy()
     at_entry = test.rows["t"].to_numpy() == test.rows["entered_at"].to_numpy()
     sel = first & at_entry
-    from lastmile.risk.evaluate import roc_auc
+    from lastmile.risk.evaluate import auc_interval, roc_auc
 
     case_auc = roc_auc(test.y[sel], p[sel]) if sel.sum() > 1 else float("nan")
+    # how far the figures could move with other cases: whole cases drawn with replacement
+    cases = test.rows["case_id"].to_numpy()
+    interval = auc_interval(test.y, p, cases, sample_weight=test.weight,
+                            level=EVALUATION_LEVEL, n_boot=EVALUATION_RESAMPLES)
+    entry_interval = (auc_interval(test.y[sel], p[sel], cases[sel], level=EVALUATION_LEVEL,
+                                   n_boot=EVALUATION_RESAMPLES)
+                      if sel.sum() > 1 else (float("nan"), float("nan")))
     return ModelEvaluation(
         evaluation=ev, by_stages=by,
         trained_as_of=_metadata(model).get("as_of"),
         test_from=(start.isoformat() if start is not None else "the start of the log"),
         test_to=end.isoformat(), test_cases=test.n_cases, in_sample=in_sample,
-        case_auc=case_auc, still_open=0 if in_sample else test.still_open)
+        case_auc=case_auc, still_open=0 if in_sample else test.still_open,
+        auc_interval=interval, case_auc_interval=entry_interval)

@@ -67,7 +67,9 @@ def test_cli_evaluate_writes_a_page_with_the_calibration_chart(csv_log, tmp_path
     expected = {(round(r["predicted"], 2), round(r["observed"], 2), r["n"])
                 for r in data["calibration"] if r["n"] > 0}
     assert found == expected and found
-    assert f"AUC <strong>{data['auc']:.3f}</strong>" in html
+    lo, hi = data["auc_interval"]
+    assert f"AUC <strong>{data['auc']:.3f}</strong> ({lo:.3f}–{hi:.3f})" in html
+    assert "90 % intervals from drawing the test" in html
     for row in data["by_stages_to_finish"]:
         assert f"<td>{row['auc']:.3f}</td>" in html
     # the page keeps its own numbers
@@ -134,3 +136,47 @@ def test_cli_evaluate_to_a_path_that_cannot_be_written_says_so(csv_log, tmp_path
     errors = [line for line in res.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "a-file" in errors[0]
     assert blocker.read_text() == "not a folder"  # nothing overwritten
+
+
+def test_evaluation_intervals_draw_whole_test_cases():
+    """The AUC's interval: the weighted AUC on resamples of whole cases, by scikit-learn."""
+    import numpy as np
+    from queue_logs import JOURNEY
+    from sklearn.metrics import roc_auc_score
+
+    from lastmile.io import read_log
+    from lastmile.queue import (
+        EVALUATION_LEVEL,
+        EVALUATION_RESAMPLES,
+        evaluate_model,
+        train_risk_model,
+        training_set,
+    )
+
+    events = handmade(n=700, seed=3)
+    start = AS_OF - pd.Timedelta(days=40)
+    model = train_risk_model(events, JOURNEY, start)
+    ev = evaluate_model(events, JOURNEY, model, as_of=AS_OF)
+    test, _ = training_set(read_log(events), JOURNEY, AS_OF.to_pydatetime(),
+                           start=start.to_pydatetime(), encoder=model.encoder)
+    p = model.predict_risk(test.X.reindex(columns=model.feature_names_))
+    y, w = test.y, test.weight
+    ids = pd.factorize(test.rows["case_id"].astype(str))[0]
+    draw = np.random.default_rng(0)  # auc_interval's default seed
+    aucs = []
+    for _ in range(EVALUATION_RESAMPLES):
+        times = np.bincount(draw.integers(0, ids.max() + 1, ids.max() + 1),
+                            minlength=ids.max() + 1)[ids]
+        keep = times > 0
+        if 0 < y[keep].sum() < keep.sum():
+            aucs.append(roc_auc_score(y[keep], p[keep], sample_weight=(w * times)[keep]))
+    level = EVALUATION_LEVEL
+    expected = np.quantile(aucs, [(1 - level) / 2, (1 + level) / 2])
+    assert np.allclose(ev.auc_interval, expected)
+    assert ev.auc_interval[0] < ev.evaluation.auc < ev.auc_interval[1]
+    lo, hi = ev.case_auc_interval
+    assert lo < ev.case_auc < hi and hi - lo > ev.auc_interval[1] - ev.auc_interval[0]
+    d = ev.to_dict()
+    assert d["auc_interval"] == [round(x, 4) for x in ev.auc_interval]
+    assert d["interval_level"] == level and len(d["auc_at_entry_interval"]) == 2
+    assert f"AUC {ev.evaluation.auc:.3f} ({ev.auc_interval[0]:.3f}–" in ev.summary
