@@ -11,14 +11,15 @@ Follows the protocol of their benchmark (repository irhete/predictive-monitoring
   prefixes of each length.
 
 Our side: lastmile's PrefixEncoder (aggregation + last state + case attributes + timing) and
-RiskModel (LightGBM, calibrated), with a light search on a temporal validation slice of the
-training cases (never the test cases). The single-model candidates are the feature groups of
+RiskModel (LightGBM, calibrated), with a light search scored on 3 stratified folds of the
+training cases, as their parameter search is (``--folds 1``: one temporal validation slice;
+never the test cases). The single-model candidates are the feature groups of
 ENCODINGS × the LightGBM settings of GRID, optionally (``--offset choose``) each also with a
 per-prefix-length offset (OffsetModel); the optional ensemble candidates (``--ensembles``,
 ensemble_candidates) average the calibrated log-odds of the best model of each feature group,
-or of the TOP best models. Whichever candidate has the best prefix-weighted validation AUC is
-refitted on all training prefixes (each member with its own features and settings) and
-scored once on the test cases.
+or of the TOP best models. Whichever candidate has the best prefix-weighted validation AUC
+(the mean over the folds) is refitted on all training prefixes (each member with its own
+features and settings) and scored once on the test cases.
 
 Run from the repository root:
 
