@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("LASTMILE_SHARED_DATA", ROOT.parent / "shared" / "data"))
 PG_URL = os.environ.get("LASTMILE_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def load_script(name: str, path: Path) -> ModuleType:
+    """Import a script that is not part of the package (a bench, a fixtures file) by path.
+
+    It is registered in ``sys.modules`` under ``name`` first, so that its dataclasses and
+    pickling find it.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -98,9 +98,9 @@ def test_evaluation_counts_the_open_cases_it_leaves_out():
     assert f"left out: {still_open:,} cases still open" in ev.summary
 
 
-def test_evaluation_weighs_each_case_as_training_does():
-    """A lingering case's many grid points share a weight, in the test as in training."""
-    import numpy as np
+def evaluation_and_its_test():
+    """A model trained 40 days before AS_OF, its evaluation, the test set built again with
+    the model's own encoder, and the model's risks on it."""
     from queue_logs import JOURNEY
 
     from lastmile.io import read_log
@@ -112,7 +112,14 @@ def test_evaluation_weighs_each_case_as_training_does():
     ev = evaluate_model(events, JOURNEY, model, as_of=AS_OF)
     test, _ = training_set(read_log(events), JOURNEY, AS_OF.to_pydatetime(),
                            start=start.to_pydatetime(), encoder=model.encoder)
-    p = model.predict_risk(test.X.reindex(columns=model.feature_names_))
+    return ev, test, model.predict_risk(test.X.reindex(columns=model.feature_names_))
+
+
+def test_evaluation_weighs_each_case_as_training_does():
+    """A lingering case's many grid points share a weight, in the test as in training."""
+    import numpy as np
+
+    ev, test, p = evaluation_and_its_test()
     w = test.weight
     assert w.min() < w.max()  # the weights are not all equal
     assert ev.evaluation.n == len(p)
@@ -141,25 +148,11 @@ def test_cli_evaluate_to_a_path_that_cannot_be_written_says_so(csv_log, tmp_path
 def test_evaluation_intervals_draw_whole_test_cases():
     """The AUC's interval: the weighted AUC on resamples of whole cases, by scikit-learn."""
     import numpy as np
-    from queue_logs import JOURNEY
     from sklearn.metrics import roc_auc_score
 
-    from lastmile.io import read_log
-    from lastmile.queue import (
-        EVALUATION_LEVEL,
-        EVALUATION_RESAMPLES,
-        evaluate_model,
-        train_risk_model,
-        training_set,
-    )
+    from lastmile.queue import EVALUATION_LEVEL, EVALUATION_RESAMPLES
 
-    events = handmade(n=700, seed=3)
-    start = AS_OF - pd.Timedelta(days=40)
-    model = train_risk_model(events, JOURNEY, start)
-    ev = evaluate_model(events, JOURNEY, model, as_of=AS_OF)
-    test, _ = training_set(read_log(events), JOURNEY, AS_OF.to_pydatetime(),
-                           start=start.to_pydatetime(), encoder=model.encoder)
-    p = model.predict_risk(test.X.reindex(columns=model.feature_names_))
+    ev, test, p = evaluation_and_its_test()
     y, w = test.y, test.weight
     ids = pd.factorize(test.rows["case_id"].astype(str))[0]
     draw = np.random.default_rng(0)  # auc_interval's default seed

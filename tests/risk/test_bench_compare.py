@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
+from tests.conftest import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def compare():
-    spec = importlib.util.spec_from_file_location("bench_outcome_compare",
-                                                  ROOT / "bench" / "outcome" / "compare.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_outcome_compare"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_outcome_compare", ROOT / "bench" / "outcome" / "compare.py")
 
 
 def save(path: Path, cases, lengths, y, risk) -> None:

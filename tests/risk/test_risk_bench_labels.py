@@ -8,14 +8,12 @@ The bench's ``--validation-only`` mode is checked on a simulated log: it never s
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.conftest import shared_file
+from tests.conftest import load_script, shared_file
 
 import lastmile
 
@@ -24,12 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_outcome_run",
-                                                  ROOT / "bench" / "outcome" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_outcome_run"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_outcome_run", ROOT / "bench" / "outcome" / "run.py")
 
 
 def test_sepsis_admission_ic_labels_and_cut(bench) -> None:

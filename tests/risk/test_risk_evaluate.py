@@ -168,31 +168,41 @@ def test_auc_interval_edge_cases() -> None:
         auc_interval([0, 1, 1], [0.2, 0.5, 0.9], ["a", "b"])
 
 
-def test_auc_interval_of_the_prefix_weighted_auc() -> None:
-    # cases of 1-4 prefixes (a case has prefixes 1..its length, as in the benchmark); the
-    # interval must equal a plain bootstrap that materialises the drawn cases' rows and
-    # computes evaluate(...).weighted_auc on them, each length's AUC by scikit-learn
-    rng = np.random.default_rng(8)
-    n_cases = 50
+def prefixed_cases(rng: np.random.Generator, n_cases: int):
+    """Cases of 1-4 prefixes (prefixes 1..its length, as in the benchmark), 40 % failing:
+    the case of every row, its prefix length and its label."""
     length = rng.integers(1, 5, n_cases)
     label = (rng.random(n_cases) < 0.4).astype(int)
     cases = np.repeat([f"c{i}" for i in range(n_cases)], length)
     k = np.concatenate([np.arange(1, m + 1) for m in length])
-    y = np.repeat(label, length)
+    return cases, k, np.repeat(label, length)
+
+
+def sklearn_weighted_auc(y: np.ndarray, s: np.ndarray, k: np.ndarray, rows: np.ndarray):
+    """evaluate(...).weighted_auc of the rows (repeated as given), each length by scikit-learn;
+    None when no length has both outcomes."""
+    per = [(roc_auc_score(y[rows][k[rows] == v], s[rows][k[rows] == v]), (k[rows] == v).sum())
+           for v in np.unique(k[rows]) if 0 < y[rows][k[rows] == v].sum() < (k[rows] == v).sum()]
+    return np.average([a for a, _ in per], weights=[n for _, n in per]) if per else None
+
+
+def draw_cases(draw: np.random.Generator, ids: np.ndarray, n_cases: int) -> np.ndarray:
+    """The rows of ``n_cases`` cases drawn with replacement (each as often as drawn)."""
+    return np.concatenate([np.flatnonzero(ids == c) for c in draw.integers(0, n_cases, n_cases)])
+
+
+def test_auc_interval_of_the_prefix_weighted_auc() -> None:
+    # the interval must equal a plain bootstrap that materialises the drawn cases' rows and
+    # computes evaluate(...).weighted_auc on them, each length's AUC by scikit-learn
+    rng = np.random.default_rng(8)
+    n_cases = 50
+    cases, k, y = prefixed_cases(rng, n_cases)
     p = np.round(y * 0.2 * k + rng.random(len(y)), 2)
     lo, hi = auc_interval(y, p, cases, level=0.8, n_boot=200, seed=3, prefix_lengths=k)
     draw = np.random.default_rng(3)
     ids = pd.factorize(cases)[0]
-    stats = []
-    for _ in range(200):
-        rows = np.concatenate([np.flatnonzero(ids == c) for c in draw.integers(0, n_cases,
-                                                                               n_cases)])
-        per = [(roc_auc_score(y[rows][k[rows] == v], p[rows][k[rows] == v]),
-                (k[rows] == v).sum())
-               for v in np.unique(k[rows]) if 0 < y[rows][k[rows] == v].sum()
-               < (k[rows] == v).sum()]
-        if per:
-            stats.append(np.average([a for a, _ in per], weights=[n for _, n in per]))
+    stats = [sklearn_weighted_auc(y, p, k, draw_cases(draw, ids, n_cases)) for _ in range(200)]
+    stats = [x for x in stats if x is not None]
     assert np.allclose([lo, hi], np.quantile(stats, [0.1, 0.9]))
     point = evaluate(y, p, k).weighted_auc
     assert lo < point < hi
@@ -208,43 +218,28 @@ def test_auc_difference_interval_is_a_paired_bootstrap_over_whole_cases() -> Non
     # prefix-weighted AUCs on the same draw, each length's AUC by scikit-learn
     rng = np.random.default_rng(21)
     n_cases = 60
-    length = rng.integers(1, 5, n_cases)
-    label = (rng.random(n_cases) < 0.4).astype(int)
-    cases = np.repeat([f"c{i}" for i in range(n_cases)], length)
-    k = np.concatenate([np.arange(1, m + 1) for m in length])
-    y = np.repeat(label, length)
+    cases, k, y = prefixed_cases(rng, n_cases)
     shared = rng.random(len(y))
     a = np.round(0.3 * y + shared, 2)
     b = np.round(0.5 * y + shared + 0.3 * rng.random(len(y)), 2)
-
-    def weighted(rows: np.ndarray, s: np.ndarray) -> float:
-        per = [(roc_auc_score(y[rows][k[rows] == v], s[rows][k[rows] == v]),
-                (k[rows] == v).sum())
-               for v in np.unique(k[rows])
-               if 0 < y[rows][k[rows] == v].sum() < (k[rows] == v).sum()]
-        return np.average([x for x, _ in per], weights=[n for _, n in per])
-
     d, lo, hi = auc_difference_interval(y, a, b, cases, level=0.8, n_boot=200, seed=4,
                                         prefix_lengths=k)
     everything = np.arange(len(y))
-    assert d == pytest.approx(weighted(everything, b) - weighted(everything, a), abs=1e-12)
+    assert d == pytest.approx(sklearn_weighted_auc(y, b, k, everything)
+                              - sklearn_weighted_auc(y, a, k, everything), abs=1e-12)
     draw = np.random.default_rng(4)
     ids = pd.factorize(cases)[0]
     diffs = []
     for _ in range(200):
-        rows = np.concatenate([np.flatnonzero(ids == c)
-                               for c in draw.integers(0, n_cases, n_cases)])
-        diffs.append(weighted(rows, b) - weighted(rows, a))
+        rows = draw_cases(draw, ids, n_cases)
+        diffs.append(sklearn_weighted_auc(y, b, k, rows) - sklearn_weighted_auc(y, a, k, rows))
     assert np.allclose([lo, hi], np.quantile(diffs, [0.1, 0.9]))
     assert lo < d < hi
     # paired: narrower than the difference of two independent draws, since the cases drawn
     # move both scores together (they share most of their noise here)
-    unpaired = []
-    for _ in range(200):
-        ra, rb = (np.concatenate([np.flatnonzero(ids == c)
-                                  for c in draw.integers(0, n_cases, n_cases)])
-                  for _ in range(2))
-        unpaired.append(weighted(rb, b) - weighted(ra, a))
+    unpaired = [sklearn_weighted_auc(y, b, k, draw_cases(draw, ids, n_cases))
+                - sklearn_weighted_auc(y, a, k, draw_cases(draw, ids, n_cases))
+                for _ in range(200)]
     assert hi - lo < 0.7 * np.subtract(*np.quantile(unpaired, [0.9, 0.1]))
     # a score against itself: no difference in any draw
     assert auc_difference_interval(y, a, a, cases, n_boot=50) == (0.0, 0.0, 0.0)
