@@ -242,6 +242,9 @@ def evaluate(
     html_out: Annotated[Path | None, typer.Option(
         "--html", help="write a self-contained page with the calibration chart and the "
         "tables")] = None,
+    against: Annotated[Path | None, typer.Option(
+        "--against", help="an older model: score both on the cases closed after both "
+        "training moments and say whether --model ranks them better (paired interval)")] = None,
     journey: JourneyOpt = None, stages: StagesOpt = None, finish: FinishOpt = None,
     fail: FailOpt = None, last_mile: LastMileOpt = None, timeout: TimeoutOpt = None,
     value: ValueOpt = None, as_of: AsOfOpt = None,
@@ -257,10 +260,21 @@ def evaluate(
     20 % of cases (--train-ratio) began, and tested on what came after.
 
     Example: `lastmile evaluate events.csv --journey journey.yaml --model model.lm`
+
+    With --against old.lm, both models are also scored on the same prediction points, those of
+    the cases closed after the later training moment, and the difference of their AUCs is given
+    with a 90 % interval from drawing those cases again.
     """
+    import json
+
     from rich.table import Table
 
+    from lastmile.errors import LastmileError
     from lastmile.queue import evaluate_model
+
+    if against is not None and model is None:
+        raise LastmileError("--against needs --model: the new model to compare with it",
+                            hint="lastmile evaluate LOG --model new.lm --against old.lm")
 
     the_log, the_journey = open_log_and_journey(
         log, json_out == "-", journey=journey, stages=stages, finish=finish, fail=fail,
@@ -269,6 +283,11 @@ def evaluate(
         lifecycle=lifecycle, dedupe=dedupe, quarantine=quarantine)
     result = evaluate_model(the_log, the_journey, str(model) if model is not None else None,
                             as_of, train_ratio=train_ratio)
+    comparison = None
+    if against is not None:
+        from lastmile.model_comparison import compare_models
+
+        comparison = compare_models(the_log, the_journey, str(model), str(against), as_of)
     if html_out is not None:
         from lastmile.report import write_html
 
@@ -278,10 +297,15 @@ def evaluate(
                            "risk": result.to_dict()}, html_out)
         (err_console if json_out == "-" else console).print(f"wrote {page}")
     if json_out:
-        write_output(result.to_json(), json_out, "the evaluation")
+        data = result.to_dict()
+        if comparison is not None:
+            data["against"] = comparison.to_dict()
+        write_output(json.dumps(data, indent=2, allow_nan=False), json_out, "the evaluation")
         if json_out == "-":
             return
     console.print(result.summary, markup=False, highlight=False, soft_wrap=True)
+    if comparison is not None:
+        console.print(comparison.summary, markup=False, highlight=False, soft_wrap=True)
     for title, frame, key in (("by stages to the finish", result.by_stages,
                                "stages_to_finish"),
                               ("by prefix length (events so far)",
