@@ -126,7 +126,7 @@ TASKS: dict[str, dict[str, Any]] = {
         "fill_forward": ["resource"]},
 }
 
-#: The small grid searched on the validation slice of the training cases.
+#: The small grid searched on the validation folds of the training cases.
 GRID = [
     {"num_leaves": 7, "min_child_samples": 50, "feature_fraction": 0.5, "lambda_l2": 5.0,
      "learning_rate": 0.05},
@@ -138,7 +138,7 @@ GRID = [
      "learning_rate": 0.02},
 ]
 
-#: Feature groups tried on the validation slice, each given by the column-name prefixes it
+#: Feature groups tried in the search, each given by the column-name prefixes it
 #: leaves out of the full encoding: ``base`` (counts, last state, numbers so far, timing),
 #: ``extended`` (base + who did the last of each frequent activity, ``resource_at_``, and the
 #: level counts of categorical event attributes, ``nval_``) and ``positions`` (base + the
@@ -687,13 +687,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bags", type=int, default=1,
                     help="average this many boosters (80%% row samples) in the final model")
     ap.add_argument("--encodings", default=",".join(DEFAULT_ENCODINGS),
-                    help="feature groups to try on the validation slice (of: "
+                    help="feature groups to try in the search (of: "
                          f"{', '.join(ENCODINGS)}; default: %(default)s)")
     ap.add_argument("--offset", choices=sorted(OFFSETS), default="off",
                     help="per-prefix-length offset (OffsetModel): off (default), on, or "
-                         "choose (both tried on the validation slice)")
+                         "choose (both tried in the search)")
     ap.add_argument("--ensembles", action="store_true",
-                    help="also try the ensemble candidates on the validation slice (off by "
+                    help="also try the ensemble candidates in the search (off by "
                          "default: on validation they gained at most 0.0015 AUC)")
     ap.add_argument("--folds", type=int, default=FOLDS,
                     help="score the candidates on this many stratified folds of the training "
