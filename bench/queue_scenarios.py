@@ -34,7 +34,7 @@ from lastmile.io import read_log
 from lastmile.journey import Journey
 from lastmile.measures.cases import case_table
 from lastmile.queue import follow_through_queue
-from lastmile.risk.evaluate import roc_auc
+from lastmile.risk.evaluate import auc_difference_interval, roc_auc
 
 QUANTILES = (0.35, 0.45, 0.55, 0.65, 0.75, 0.85)
 
@@ -163,6 +163,10 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
     lost_avg = float(pooled["lost"].mean())
     moments = [per_moment(g, k) for g, k in zip(groups, known_top, strict=True)]
     lo, hi = lift_interval(groups, "risk_urgency")
+    # is the risk below the knowable oracle, or within what these cases can tell? paired, by
+    # case (a case queued at several moments is drawn with all its rows)
+    gap = auc_difference_interval(y, knowable, pooled["risk"].to_numpy(), pooled["case"],
+                                  level=0.9, n_boot=1000) if 0 < y.sum() < len(y) else None
     return {
         "scenario": name, "cases": int(s.truth["n_cases"]), "seed": seed,
         "as_of": [str(d) for d in sorted(pooled["as_of"].unique())], "dates": dates,
@@ -184,6 +188,8 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
         "auc_priority": round(roc_auc(y, pooled["priority"].to_numpy()), 3),
         "auc_oracle": round(roc_auc(y, oracle), 3),
         "auc_oracle_knowable": round(roc_auc(y, knowable), 3),
+        "auc_risk_minus_knowable": (None if gap is None else
+                                    [round(float(x), 3) for x in gap]),
         "noise_reasons": round(noise, 3),
         "settled_models": int(pooled.groupby("date")["settled"].first().sum()),
         "models_not_ranking": int((~pooled.groupby("date")["ranks"].first()).sum()),
@@ -345,7 +351,11 @@ def markdown(results: list[dict[str, Any]], command: str) -> str:
                      f"{r['dates'] - r['settled_models']} of {r['dates']} models trained "
                      f"without enough settled cases; {r['models_not_ranking']} of "
                      f"{r['dates']} models did not rank (too few failures or no evidence on "
-                     f"held-back cases); {r['seconds']} s")
+                     f"held-back cases)"
+                     + (f"; AUC risk − knowable oracle {gap[0]:+.3f} (90 % paired interval "
+                        f"{gap[1]:+.3f} to {gap[2]:+.3f})"
+                        if (gap := r.get("auc_risk_minus_knowable")) else "")
+                     + f"; {r['seconds']} s")
     return "\n".join(lines) + "\n"
 
 

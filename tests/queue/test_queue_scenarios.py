@@ -31,6 +31,10 @@ def test_top_tenth_of_the_queue_fails_more_often():
     assert r["ok"]
     assert r["auc_risk"] > 0.6
     assert 0.0 <= r["auc_oracle"] <= 1.0  # reported next to it
+    # and the gap to the knowable oracle, with a paired interval around it
+    d, lo, hi = r["auc_risk_minus_knowable"]
+    assert d == pytest.approx(r["auc_risk"] - r["auc_oracle_knowable"], abs=1.5e-3)
+    assert lo <= d <= hi and hi - lo > 0
     # the moment-by-moment rows add up to the pooled figures
     ms = r["moments"]
     assert len(ms) == 3 and [m["as_of"] for m in ms] == sorted(m["as_of"] for m in ms)
