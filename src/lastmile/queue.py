@@ -74,6 +74,7 @@ __all__ = [
     "outcome_activities",
     "plain_reason",
     "prediction_features",
+    "screened_attributes",
     "train_risk_model",
     "training_set",
     "weak_model_reason",
@@ -88,6 +89,11 @@ MODEL_KIND = "lastmile.last-mile-risk/2"
 CALENDAR = ("hour", "weekday", "minute_of_day", "month")
 #: A case's grid points weigh at most this many points in all (plus its entry).
 PER_CASE = 10
+#: The false-discovery rate at which the drivers analysis screens the risk model's case
+#: attributes (:func:`screened_attributes`; ``lastmile why``'s default).
+SCREEN_FDR = 0.05
+#: Whether :func:`train_risk_model` screens the case attributes by default.
+SCREEN = True
 #: The smallest number of cases a leaf of the risk model may hold, tried on the model's held-back
 #: slice of the training cases (the best by AUC there is kept): small logs with few failures
 #: need large leaves, or the trees learn the noise of a few cases.
@@ -545,10 +551,46 @@ def _point_features(encoder: Any, log: Any, end: datetime, points: pd.DataFrame,
     return rows, info, dict(feats.descriptions)
 
 
-def _encoder_for(log: Any, journey: Journey, end: datetime) -> Any:
+def _encoder_for(log: Any, journey: Journey, end: datetime,
+                 attributes: list[str] | None = None) -> Any:
     from lastmile.risk import PrefixEncoder
 
-    return PrefixEncoder(outcome_activities=outcome_activities(journey)).fit(_upto(log, end))
+    kw = {} if attributes is None else {"attributes": attributes}
+    return PrefixEncoder(outcome_activities=outcome_activities(journey), **kw).fit(
+        _upto(log, end))
+
+
+def screened_attributes(log: Any, journey: Journey, as_of: Any = None,
+                        fdr: float = SCREEN_FDR) -> tuple[list[str] | None, list[str]]:
+    """The attributes a risk model learned as of ``as_of`` should see, by the drivers analysis.
+
+    :func:`lastmile.why.why`, run on the log as it was at ``as_of`` (its false-discovery rate
+    ``fdr``), tests every case attribute for a link with last-mile failure. When it finds at
+    least one, the case attributes it finds nothing for are left out; time-valued case
+    attributes (deadlines, which it does not test) and event attributes (which change along the
+    case) are always kept. When it finds none, nothing is left out: no evidence either way.
+    A model with a few hundred failures spends its splits on noise attributes otherwise.
+
+    Returns ``(attributes, left_out)``: the list for the encoder (``None``: all) and the case
+    attributes left out.
+    """
+    from lastmile.why import why
+
+    log = _as_log(log)
+    attrs = log.attributes or {}
+    tested = [a for a, v in attrs.items() if v.kind == "case" and v.dtype != "time"]
+    if not tested:
+        return None, []
+    try:
+        drivers = why(log, journey, as_of=as_of, fdr=fdr).drivers
+    except LastmileError:  # too few closed cases to test anything
+        return None, []
+    found = {d["feature"] for d in drivers if d["significant"]}
+    kept = [a for a in tested if a in found]
+    if not kept:
+        return None, []
+    return [a for a in attrs if a not in tested or a in kept], [a for a in tested
+                                                               if a not in kept]
 
 
 def training_set(
@@ -652,6 +694,7 @@ def train_risk_model(
     *,
     max_rows: int = 40_000,
     stale_hours: float | None = None,
+    screen: bool | None = None,
     **model_params: Any,
 ) -> Any:
     """A :class:`~lastmile.risk.RiskModel` of last-mile failure, learned as of ``as_of``.
@@ -661,7 +704,9 @@ def train_risk_model(
     to :class:`~lastmile.risk.RiskModel`. The model's ``definition`` is what it is for: the kind
     of model, the label and the journey's key (what :func:`load_model` checks); its
     ``metadata`` records the rest: the journey's name, the training moment, the settings and
-    counts.
+    counts. With ``screen`` (default :data:`SCREEN`) the case attributes that the drivers
+    analysis finds no link for are left out (:func:`screened_attributes`; ``metadata``
+    ``screened_out``).
 
     >>> from lastmile.demo import generate
     >>> s = generate("carsales", cases=400, seed=1)
@@ -678,7 +723,14 @@ def train_risk_model(
 
     log = _as_log(events)
     end = _end_of(log.table, as_of)
-    ts, encoder = training_set(log, journey, end, max_rows=max_rows, stale_hours=stale_hours)
+    screened_out: list[str] = []
+    encoder = None
+    if SCREEN if screen is None else screen:
+        keep, screened_out = screened_attributes(log, journey, end)
+        if keep is not None:
+            encoder = _encoder_for(log, journey, end, attributes=keep)
+    ts, encoder = training_set(log, journey, end, max_rows=max_rows, stale_hours=stale_hours,
+                               encoder=encoder)
     if len(np.unique(ts.y)) < 2:
         raise LastmileError(
             f"the {ts.n_cases} cases closed by {end:%Y-%m-%d %H:%M} all ended the same way",
@@ -707,6 +759,7 @@ def train_risk_model(
         "stale_hours": ts.stale_hours,
         "time_attributes": time_attrs,
         "left_out": novel,
+        "screened_out": screened_out,
         "n_cases": ts.n_cases,
         "settled": ts.settled,
         "n_failed": int(pd.Series(ts.y).groupby(ts.rows["case_id"].to_numpy()).max().sum()),

@@ -222,6 +222,10 @@ def train(
         f"({d['n_failed']:,} failed in the last mile), {model.n_train_rows_:,} prediction "
         f"points, {len(model.feature_names_)} features, {model.n_trees_} trees; "
         f"fingerprint {model.fingerprint_}", markup=False, highlight=False, soft_wrap=True)
+    if d.get("screened_out"):
+        console.print("case attributes left out (the drivers analysis links none of them to "
+                      f"failure): {', '.join(d['screened_out'])}", markup=False,
+                      highlight=False, soft_wrap=True)
     weak = weak_model_reason(model)
     if weak is not None:
         err_console.print(f"warning: this model will not rank a queue: {weak} "
