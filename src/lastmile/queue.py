@@ -569,20 +569,27 @@ def screened_attributes(log: Any, journey: Journey, as_of: Any = None,
     least one, the case attributes it finds nothing for are left out; time-valued case
     attributes (deadlines, which it does not test) and event attributes (which change along the
     case) are always kept. When it finds none, nothing is left out: no evidence either way.
+    Only events up to ``as_of`` are read, for the test and for telling case attributes from
+    event attributes.
     A model with a few hundred failures spends its splits on noise attributes otherwise.
 
     Returns ``(attributes, left_out)``: the list for the encoder (``None``: all) and the case
     attributes left out.
     """
+    from lastmile.risk.encoding import _attribute_kinds
     from lastmile.why import why
 
     log = _as_log(log)
-    attrs = log.attributes or {}
-    tested = [a for a, v in attrs.items() if v.kind == "case" and v.dtype != "time"]
+    end = _end_of(log.table, as_of)
+    # the log as it was at `end`: the attribute kinds too are judged on those events only
+    # (a Log's own kinds were judged on the whole log, later events included)
+    known = _upto(log, end).table
+    attrs = _attribute_kinds(known)
+    tested = [a for a, (kind, dtype) in attrs.items() if kind == "case" and dtype != "time"]
     if not tested:
         return None, []
     try:
-        drivers = why(log, journey, as_of=as_of, fdr=fdr).drivers
+        drivers = why(known, journey, as_of=end, fdr=fdr).drivers
     except LastmileError:  # too few closed cases to test anything
         return None, []
     found = {d["feature"] for d in drivers if d["significant"]}

@@ -54,3 +54,16 @@ def test_without_evidence_nothing_is_left_out() -> None:
     found = {d["feature"] for d in why(log, JOURNEY, as_of=AS_OF).drivers if d["significant"]}
     assert not found & {"segment", "colour", "amount"}
     assert screened_attributes(log, JOURNEY, AS_OF) == (None, [])
+
+
+def test_the_screen_reads_nothing_after_as_of() -> None:
+    """Events after AS_OF rewritten (a case attribute starts to vary): the same screen."""
+    events = with_noise()
+    changed = events.copy()
+    future = changed["time"] > AS_OF
+    changed.loc[future, "colour"] = "w"  # colour would read as an event attribute
+    changed.loc[future, "activity"] = "lost"
+    kw = {"case": "case", "activity": "activity", "timestamp": "time"}
+    assert read_log(changed, **kw).attributes["colour"].kind == "event"
+    assert (screened_attributes(read_log(changed, **kw), JOURNEY, AS_OF)
+            == screened_attributes(read_log(events, **kw), JOURNEY, AS_OF))
