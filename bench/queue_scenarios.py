@@ -158,7 +158,7 @@ def run(name: str, cases: int | None = None, seed: int = 0, dates: int = 6) -> d
     # the ceiling: the top tenth of each moment by the knowable oracle (ties shared fairly)
     groups = [g for _, g in pooled.groupby("date")]
     known_top = [top_rate(g["knowable"].to_numpy(), g["failed"].to_numpy()) for g in groups]
-    top_n = [max(1, math.ceil(0.1 * len(g))) for g in groups]
+    top_n = [tenth_size(len(g)) for g in groups]
     knowable_rate = float(np.dot(known_top, top_n) / sum(top_n))
     lost_avg = float(pooled["lost"].mean())
     moments = [per_moment(g, k) for g, k in zip(groups, known_top, strict=True)]

@@ -124,7 +124,14 @@ def compare_models(events: Any, journey: Journey, model_b: Any, model_a: Any,
     >>> bool(c.difference[1] <= c.difference[0] <= c.difference[2])
     True
     """
-    from lastmile.queue import _as_log, _end_of, _metadata, load_model, training_set
+    from lastmile.queue import (
+        _as_log,
+        _end_of,
+        _metadata,
+        entry_points,
+        load_model,
+        training_set,
+    )
     from lastmile.risk.evaluate import auc_difference_interval, evaluate
 
     names = []
@@ -145,7 +152,12 @@ def compare_models(events: Any, journey: Journey, model_b: Any, model_a: Any,
         raise LastmileError(f"no case can have closed after both training moments: the later "
                             f"is {start:%Y-%m-%d %H:%M}, the log (or --as-of) ends "
                             f"{end:%Y-%m-%d %H:%M}", hint="use a longer log")
-    sets = [training_set(log, journey, end, start=start, encoder=m.encoder)[0] for m in models]
+    # the same points for both, encoded by each model's own encoder (the stale limit, which
+    # needs the timing of the log, is computed once)
+    first, _ = training_set(log, journey, end, start=start, encoder=models[0].encoder)
+    second, _ = training_set(log, journey, end, start=start, encoder=models[1].encoder,
+                             stale_hours=first.stale_hours)
+    sets = [first, second]
     keys = [s.rows[["case_id", "t"]].reset_index(drop=True) for s in sets]
     if not keys[0].equals(keys[1]):  # the points come from the log, not the encoder
         raise LastmileError("the two models' test points differ; compare models of one journey")
@@ -159,8 +171,7 @@ def compare_models(events: Any, journey: Journey, model_b: Any, model_a: Any,
     w = test.weight
     both = auc_difference_interval(test.y, risks[0], risks[1], cases, sample_weight=w,
                                    level=level, n_boot=n_boot)
-    entry = (~test.rows["case_id"].duplicated()).to_numpy() & (
-        test.rows["t"].to_numpy() == test.rows["entered_at"].to_numpy())
+    entry = entry_points(test)
     entry_aucs = [float("nan"), float("nan")]
     entry_d = (float("nan"), float("nan"), float("nan"))
     if entry.sum() > 1 and 0 < test.y[entry].sum() < entry.sum():

@@ -569,9 +569,9 @@ def screened_attributes(log: Any, journey: Journey, as_of: Any = None,
     least one, the case attributes it finds nothing for are left out; time-valued case
     attributes (deadlines, which it does not test) and event attributes (which change along the
     case) are always kept. When it finds none, nothing is left out: no evidence either way.
+    A model with a few hundred failures spends its splits on noise attributes otherwise.
     Only events up to ``as_of`` are read, for the test and for telling case attributes from
     event attributes.
-    A model with a few hundred failures spends its splits on noise attributes otherwise.
 
     Returns ``(attributes, left_out)``: the list for the encoder (``None``: all) and the case
     attributes left out.
@@ -596,8 +596,8 @@ def screened_attributes(log: Any, journey: Journey, as_of: Any = None,
     kept = [a for a in tested if a in found]
     if not kept:
         return None, []
-    return [a for a in attrs if a not in tested or a in kept], [a for a in tested
-                                                               if a not in kept]
+    left_out = [a for a in tested if a not in kept]
+    return [a for a in attrs if a not in left_out], left_out
 
 
 def training_set(
@@ -732,7 +732,9 @@ def train_risk_model(
     end = _end_of(log.table, as_of)
     screened_out: list[str] = []
     encoder = None
-    if SCREEN if screen is None else screen:
+    if screen is None:
+        screen = SCREEN
+    if screen:
         keep, screened_out = screened_attributes(log, journey, end)
         if keep is not None:
             encoder = _encoder_for(log, journey, end, attributes=keep)
@@ -1497,6 +1499,12 @@ def _clean(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for r in records]
 
 
+def entry_points(ts: TrainingSet) -> np.ndarray:
+    """Which rows of ``ts`` are a case's point at its entry into the last mile (one per case)."""
+    first = ~ts.rows["case_id"].duplicated().to_numpy()
+    return first & (ts.rows["t"].to_numpy() == ts.rows["entered_at"].to_numpy())
+
+
 def evaluate_model(
     events: Any,
     journey: Journey,
@@ -1548,9 +1556,7 @@ def evaluate_model(
     by = risk_evaluate(test.y, p, test.rows["stages_to_finish"].to_numpy(), bins=bins,
                        sample_weight=test.weight).by_prefix
     by = by.rename(columns={"prefix_length": "stages_to_finish"})
-    first = ~test.rows["case_id"].duplicated().to_numpy()
-    at_entry = test.rows["t"].to_numpy() == test.rows["entered_at"].to_numpy()
-    sel = first & at_entry
+    sel = entry_points(test)
     from lastmile.risk.evaluate import auc_interval, roc_auc
 
     case_auc = roc_auc(test.y[sel], p[sel]) if sel.sum() > 1 else float("nan")

@@ -159,8 +159,9 @@ def auc_interval(y_true: Any, y_score: Any, groups: Any, sample_weight: Any = No
     >>> lo == hi == 0.5  # one length ranks perfectly, the other backwards, always as many
     True
     """
-    aucs = _bootstrap_aucs(y_true, [y_score], groups, sample_weight, n_boot=n_boot,
-                           seed=seed, prefix_lengths=prefix_lengths)[:, 0]
+    _, draws = _bootstrap_aucs(y_true, [y_score], groups, sample_weight, n_boot=n_boot,
+                               seed=seed, prefix_lengths=prefix_lengths)
+    aucs = draws[:, 0]
     if len(aucs) < 2:
         return float("nan"), float("nan")
     lo, hi = np.quantile(aucs, [(1 - level) / 2, (1 + level) / 2])
@@ -186,26 +187,23 @@ def auc_difference_interval(y_true: Any, score_a: Any, score_b: Any, groups: Any
     >>> d, lo, hi  # b ranks every failure first, a ranks nothing: always 1.0 − 0.5
     (0.5, 0.5, 0.5)
     """
-    y = np.asarray(y_true)
-    lengths = None if prefix_lengths is None else np.asarray(prefix_lengths)
-    once = _bootstrap_aucs(y, [score_a, score_b], groups, sample_weight, n_boot=0,
-                           seed=seed, prefix_lengths=lengths, identity=True)
-    point = float(once[0, 1] - once[0, 0]) if len(once) else float("nan")
-    aucs = _bootstrap_aucs(y, [score_a, score_b], groups, sample_weight, n_boot=n_boot,
-                           seed=seed, prefix_lengths=lengths)
-    if len(aucs) < 2:
+    (auc_a, auc_b), draws = _bootstrap_aucs(y_true, [score_a, score_b], groups, sample_weight,
+                                            n_boot=n_boot, seed=seed,
+                                            prefix_lengths=prefix_lengths)
+    point = auc_b - auc_a  # NaN when either is undefined
+    if len(draws) < 2:
         return point, float("nan"), float("nan")
-    lo, hi = np.quantile(aucs[:, 1] - aucs[:, 0], [(1 - level) / 2, (1 + level) / 2])
+    lo, hi = np.quantile(draws[:, 1] - draws[:, 0], [(1 - level) / 2, (1 + level) / 2])
     return point, float(lo), float(hi)
 
 
 def _bootstrap_aucs(y_true: Any, scores: list[Any], groups: Any, sample_weight: Any, *,
                     n_boot: int, seed: int, prefix_lengths: Any = None,
-                    identity: bool = False) -> np.ndarray:
-    """The AUC of every score on each of ``n_boot`` case resamples (rows: resamples).
+                    ) -> tuple[list[float], np.ndarray]:
+    """The AUC of every score on the rows as given, and on each of ``n_boot`` case resamples.
 
-    Resamples where some score's AUC is undefined (one class only) are left out. With
-    ``identity`` there is one "resample": every case once (the AUCs of the rows as given).
+    Returns ``(point, draws)``: ``point`` has one AUC per score; ``draws`` one row per
+    resample, leaving out resamples where some score's AUC is undefined (one class only).
     """
     checked = [_check(y_true, sc) for sc in scores]
     y, parsed = checked[0][0], [p for _, p in checked]
@@ -224,23 +222,25 @@ def _bootstrap_aucs(y_true: Any, scores: list[Any], groups: Any, sample_weight: 
             raise LastmileError(f"{len(y)} labels but {len(k)} prefix lengths")
         lengths = [np.flatnonzero(k == v) for v in np.unique(k)]
 
-    def one(score_group: np.ndarray, times: np.ndarray) -> float:
+    def aucs(times: np.ndarray) -> list[float]:
+        """Every score's AUC with each row counted ``times`` times."""
         if not lengths:
-            return _grouped_auc(score_group, y, w * times)
-        parts = [(_grouped_auc(score_group[i], y[i], w[i] * times[i]), times[i].sum())
-                 for i in lengths]
-        parts = [(a, n) for a, n in parts if not math.isnan(a)]
-        return (float(np.average([a for a, _ in parts], weights=[n for _, n in parts]))
-                if parts else float("nan"))
+            return [_grouped_auc(g, y, w * times) for g in score_groups]
+        out = []
+        for g in score_groups:
+            parts = [(_grouped_auc(g[i], y[i], w[i] * times[i]), times[i].sum())
+                     for i in lengths]
+            parts = [(a, n) for a, n in parts if not math.isnan(a)]
+            out.append(float(np.average([a for a, _ in parts], weights=[n for _, n in parts]))
+                       if parts else float("nan"))
+        return out
 
-    rows = []
-    for _ in range(1 if identity and n_groups else (n_boot if n_groups else 0)):
-        times = (np.ones(len(y)) if identity else
-                 np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[codes])
-        aucs = [one(g, times) for g in score_groups]
-        if not any(math.isnan(a) for a in aucs):
-            rows.append(aucs)
-    return np.array(rows, dtype=float).reshape(len(rows), len(scores))
+    draws = []
+    for _ in range(n_boot if n_groups else 0):
+        got = aucs(np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)[codes])
+        if not any(math.isnan(a) for a in got):
+            draws.append(got)
+    return aucs(np.ones(len(y))), np.array(draws, dtype=float).reshape(len(draws), len(scores))
 
 
 def brier_score(y_true: Any, y_prob: Any, sample_weight: Any = None) -> float:
