@@ -708,6 +708,8 @@ def main(argv: list[str] | None = None) -> int:
                          "unless --validation-only the test risks (test_scores_<task>.npz)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "outcome" / "out"))
     args = ap.parse_args(argv)
+    if args.folds < 1:
+        ap.error(f"--folds: at least 1 (1: one temporal validation slice), got {args.folds}")
     groups = [e.strip() for e in args.encodings.split(",") if e.strip()]
     unknown = [e for e in groups if e not in ENCODINGS]
     if unknown or not groups:

@@ -304,3 +304,4 @@ def test_too_few_cases_of_an_outcome_for_the_folds_is_a_clear_error(bench,
     rare.iloc[:2] = 1  # two positive cases: not enough for three folds
     with pytest.raises(bench.LastmileError, match="3 folds need at least 3 training cases"):
         bench.case_folds(feats, rare.astype(int), 3)
+    assert main_error(bench, ["--folds", "0", "--task", "sepsis_2"])
