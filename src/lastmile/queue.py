@@ -98,6 +98,9 @@ SCREEN = True
 #: slice of the training cases (the best by AUC there is kept): small logs with few failures
 #: need large leaves, or the trees learn the noise of a few cases.
 CASES_PER_LEAF = (15, 50, 150)
+#: The share of the features each tree of the risk model may split on (LightGBM's
+#: ``feature_fraction``; 0.5 since the tenth session, 0.8 before: ``bench/RESULTS.md``).
+FEATURE_FRACTION = 0.5
 #: A case silent for longer than this many going-cold points is stale (abandoned, not queued).
 STALE_FACTOR = 2.0
 _H = 3600.0
@@ -778,8 +781,11 @@ def train_risk_model(
     # chosen on the model's held-back slice of the training cases (CASES_PER_LEAF)
     per_case = len(ts) / max(ts.n_cases, 1)
     leaf = [int(max(40, round(k * per_case))) for k in CASES_PER_LEAF]
+    # each tree may use half of the features (FEATURE_FRACTION): a deadline feature cannot
+    # take nearly every split, and weak case-level effects get learned too
     params: dict[str, Any] = {"num_leaves": 7, "min_child_samples": leaf[0],
-                              "max_cat_to_onehot": 64, "n_estimators": 400}
+                              "max_cat_to_onehot": 64, "n_estimators": 400,
+                              "feature_fraction": FEATURE_FRACTION}
     if "min_child_samples" not in model_params:
         params["candidates"] = [{"min_child_samples": n} for n in dict.fromkeys(leaf)]
     params.update(model_params)
